@@ -1,0 +1,93 @@
+"""Input checks shared by layers and losses: clear errors instead of broadcasts or IndexErrors.
+
+Every message names the layer or function, what it expected and what it got
+(shape, dtype, backend, device).
+"""
+
+from __future__ import annotations
+
+import array_api_compat
+
+from npgen.backend import backend_of, dtype_name
+
+
+def describe(x) -> str:
+    """'float32 array of shape (2, 3) on numpy/cpu' for messages."""
+    try:
+        where = backend_of(x)
+        place = f"{where.name}/{where.device}"
+    except TypeError:
+        return f"{type(x).__name__} (not an array of a supported library)"
+    return f"{dtype_name(x.dtype)} array of shape {tuple(x.shape)} on {place}"
+
+
+def namespace(where: str, *arrays):
+    """``array_namespace(*arrays)`` with an error naming ``where`` when libraries mix."""
+    try:
+        return array_api_compat.array_namespace(*arrays)
+    except TypeError as exc:
+        got = "; ".join(describe(a) for a in arrays)
+        raise TypeError(f"{where}: arrays must come from one array library; got {got}") from exc
+
+
+def check_float(where: str, x, name: str = "input"):
+    """Reject non-arrays and non-float arrays."""
+    try:
+        xp = array_api_compat.array_namespace(x)
+    except TypeError:
+        raise TypeError(f"{where}: expected {name} to be an array; got {describe(x)}") from None
+    if not xp.isdtype(x.dtype, "real floating"):
+        raise TypeError(f"{where}: expected a floating-point {name}; got {describe(x)}")
+    return xp
+
+
+def check_rank(where: str, x, ndim: int, layout: str, name: str = "input"):
+    """Require ``x.ndim == ndim``; ``layout`` names the axes, e.g. '(N, C, H, W)'."""
+    if x.ndim != ndim:
+        raise ValueError(
+            f"{where}: expected a {ndim}-D {name} {layout}; got shape {tuple(x.shape)}"
+        )
+
+
+def check_axis(where: str, x, axis: int, expected: int, what: str, name: str = "input"):
+    """Require ``x.shape[axis] == expected`` (e.g. the channel count)."""
+    if x.shape[axis] != expected:
+        raise ValueError(
+            f"{where}: expected {name} with {expected} {what} (axis {axis}); "
+            f"got shape {tuple(x.shape)}"
+        )
+
+
+def check_like(where: str, x, reference, name: str = "input", reference_name: str = "weight"):
+    """Require ``x`` to share ``reference``'s library, device and dtype (no silent casts)."""
+    check_float(where, x, name)
+    x_at, ref_at = backend_of(x), backend_of(reference)
+    if x_at.name != ref_at.name or str(x_at.device) != str(ref_at.device):
+        raise TypeError(
+            f"{where}: {name} is on {x_at.name}/{x_at.device} but its {reference_name} is on "
+            f"{ref_at.name}/{ref_at.device}; move it with npgen.asarray"
+        )
+    if dtype_name(x.dtype) != dtype_name(reference.dtype):
+        raise TypeError(
+            f"{where}: {name} is {dtype_name(x.dtype)} but the {reference_name} is "
+            f"{dtype_name(reference.dtype)}; cast one of them explicitly"
+        )
+
+
+def check_same_shape(where: str, a, b, a_name: str, b_name: str):
+    """Require equal shapes (losses never broadcast a target)."""
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(
+            f"{where}: {a_name} and {b_name} must have the same shape; got "
+            f"{tuple(a.shape)} and {tuple(b.shape)}"
+        )
+
+
+def pair(where: str, value, name: str, minimum: int) -> tuple:
+    """An int or a pair of ints -> (height, width), each >= ``minimum``."""
+    values = (value, value) if isinstance(value, int) else tuple(value)
+    if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise TypeError(f"{where}: {name} must be an int or a pair of ints; got {value!r}")
+    if any(v < minimum for v in values):
+        raise ValueError(f"{where}: {name} must be >= {minimum}; got {value!r}")
+    return values

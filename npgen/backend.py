@@ -1,0 +1,382 @@
+"""Array backends: the only compute module that names numpy, cupy, torch or array_api_strict.
+
+Everything else in npgen is written against the Python Array API standard and
+takes its namespace from its inputs (``xp = array_namespace(x)``). This module
+decides only three things:
+
+* where NEW arrays are created (parameters, noise, buffers): the *global
+  backend*, chosen by ``NPGEN_BACKEND`` (and ``NPGEN_DEVICE``),
+  :func:`set_backend` or the :func:`use_backend` context manager;
+* how data crosses between the host and a backend: :func:`asarray` and
+  :func:`to_numpy`, the one visible crossing point;
+* how random numbers are drawn: :class:`RNG`, one adapter per backend, with a
+  *portable* mode that draws on the host so every backend sees the same numbers.
+
+Supported names: ``numpy`` (default), ``cupy``, ``torch``, ``array_api_strict``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+__all__ = [
+    "BACKEND_NAMES",
+    "Backend",
+    "RNG",
+    "asarray",
+    "backend_of",
+    "default_rng",
+    "get_backend",
+    "resolve_dtype",
+    "set_backend",
+    "to_numpy",
+    "use_backend",
+]
+
+BACKEND_NAMES = ("numpy", "cupy", "torch", "array_api_strict")
+FLOAT_DTYPE_NAMES = ("float32", "float64")
+CUPY_INSTALL_HINT = 'pip install "npgen[cuda12]" (CUDA 12) or "npgen[cuda13]" (CUDA 13)'
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array library plus the device new arrays are created on.
+
+    Attributes
+    ----------
+    name : str
+        One of :data:`BACKEND_NAMES`.
+    xp : module
+        The Array API namespace (``array_api_compat``'s wrapper for numpy,
+        cupy and torch; ``array_api_strict`` itself).
+    device : object
+        The library's device object, passed as ``device=`` to every creation.
+    """
+
+    name: str
+    xp: Any
+    device: Any
+
+    def __repr__(self) -> str:
+        return f"Backend(name={self.name!r}, device={self.device!r})"
+
+
+# ----------------------------------------------------------------------------
+# Selecting a backend
+# ----------------------------------------------------------------------------
+
+
+def _import_library(name: str):
+    """Import the array library behind ``name`` with an actionable error."""
+    if name not in BACKEND_NAMES:
+        raise ValueError(
+            f"unknown npgen backend {name!r}; expected one of {', '.join(BACKEND_NAMES)}"
+        )
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:
+        hint = {
+            "cupy": CUPY_INSTALL_HINT,
+            "torch": 'pip install "npgen[torch]"',
+            "array_api_strict": 'pip install "npgen[test]" (or array-api-strict)',
+        }.get(name, f"pip install {name}")
+        raise ImportError(
+            f"npgen backend {name!r} needs {name}, which is not installed: {hint}"
+        ) from exc
+    if name == "cupy" and not module.cuda.is_available():
+        raise RuntimeError(
+            "npgen backend 'cupy': CuPy is installed but no usable CUDA GPU was found "
+            "(cupy.cuda.is_available() is False: no GPU, no driver, or a driver too old for "
+            "this CuPy build). Use backend 'numpy' on this machine."
+        )
+    return module
+
+
+def _resolve_device(name: str, library, device):
+    """Turn ``device`` (None, a string or a library device) into the library's device."""
+    if name == "numpy":
+        if device not in (None, "cpu"):
+            raise ValueError(f"npgen backend 'numpy' has only the device 'cpu'; got {device!r}")
+        return "cpu"
+    if name == "torch":
+        return library.device("cpu" if device is None else device)
+    if name == "cupy":
+        if device is None:
+            return library.cuda.Device(0)
+        if isinstance(device, library.cuda.Device):
+            return device
+        return library.cuda.Device(int(str(device).removeprefix("cuda:")))
+    # array_api_strict: "CPU_DEVICE" (default), "device1", "device2", or a Device.
+    if device is None:
+        return library.Device("CPU_DEVICE")
+    return device if isinstance(device, library.Device) else library.Device(str(device))
+
+
+def _make_backend(name: str, device=None) -> Backend:
+    library = _import_library(name)
+    if name == "array_api_strict":
+        xp = library
+    else:  # array_api_compat's standard-conforming wrapper of the library
+        xp = importlib.import_module(f"array_api_compat.{name}")
+    return Backend(name=name, xp=xp, device=_resolve_device(name, library, device))
+
+
+_current: Backend | None = None
+
+
+def get_backend() -> Backend:
+    """Return the global backend (where new arrays are created).
+
+    On first use it is read from the environment: ``NPGEN_BACKEND`` (default
+    ``numpy``) and, optionally, ``NPGEN_DEVICE`` (e.g. ``device1`` for
+    array_api_strict, ``cuda:0`` for torch).
+    """
+    global _current
+    if _current is None:
+        name = os.environ.get("NPGEN_BACKEND", "numpy").strip() or "numpy"
+        device = os.environ.get("NPGEN_DEVICE") or None
+        _current = _make_backend(name, device)
+    return _current
+
+
+def set_backend(name: str, device=None) -> Backend:
+    """Make ``name`` (on ``device``) the global backend and return it."""
+    global _current
+    _current = _make_backend(name, device)
+    return _current
+
+
+@contextlib.contextmanager
+def use_backend(name: str, device=None) -> Iterator[Backend]:
+    """Context manager: use a backend inside the block, restore the previous one after."""
+    global _current
+    previous = get_backend()
+    _current = _make_backend(name, device)
+    try:
+        yield _current
+    finally:
+        _current = previous
+
+
+def backend_of(x) -> Backend:
+    """The :class:`Backend` an existing array lives on (name, namespace, device)."""
+    xp = array_api_compat.array_namespace(x)
+    return Backend(name=_library_name(x), xp=xp, device=array_api_compat.device(x))
+
+
+def _library_name(x) -> str:
+    if array_api_compat.is_numpy_array(x):
+        return "numpy"
+    if array_api_compat.is_cupy_array(x):
+        return "cupy"
+    if array_api_compat.is_torch_array(x):
+        return "torch"
+    if type(x).__module__.startswith("array_api_strict"):
+        return "array_api_strict"
+    raise TypeError(f"npgen: unsupported array type {type(x).__module__}.{type(x).__name__}")
+
+
+# ----------------------------------------------------------------------------
+# dtypes
+# ----------------------------------------------------------------------------
+
+
+def resolve_dtype(dtype, xp=None):
+    """The namespace's float dtype for ``dtype``.
+
+    ``dtype`` may be ``None`` (float32, the default for parameters), the
+    strings ``"float32"``/``"float64"``, or a dtype object of any supported
+    library (``numpy.float64``, ``torch.float64``, ...): they are matched by
+    name, so weights and inputs can be described in one library's terms and
+    created in another's.
+    """
+    xp = get_backend().xp if xp is None else xp
+    if dtype is None:
+        return xp.float32
+    for name in FLOAT_DTYPE_NAMES:
+        if isinstance(dtype, str):
+            if dtype == name:
+                return getattr(xp, name)
+            continue
+        if dtype == getattr(xp, name) or _dtype_name(dtype) == name:
+            return getattr(xp, name)
+    raise TypeError(f"npgen supports the float dtypes float32 and float64; got {dtype!r}")
+
+
+def _dtype_name(dtype) -> str:
+    """'float64' for numpy.float64, np.dtype('float64'), torch.float64, xp.float64 ..."""
+    with contextlib.suppress(TypeError):
+        return np.dtype(dtype).name
+    return str(dtype).rsplit(".", 1)[-1]
+
+
+def dtype_name(dtype) -> str:
+    """The portable name ('float32', 'float64', 'int64', ...) of any library's dtype."""
+    return _dtype_name(dtype)
+
+
+# ----------------------------------------------------------------------------
+# Crossing between host and backend
+# ----------------------------------------------------------------------------
+
+
+def to_numpy(a) -> np.ndarray:
+    """Copy an array of any supported library (or a Python scalar/list) to a NumPy array."""
+    if isinstance(a, np.ndarray):
+        return a
+    if array_api_compat.is_cupy_array(a):
+        return a.get()
+    if array_api_compat.is_torch_array(a):
+        return a.detach().cpu().numpy()
+    if type(a).__module__.startswith("array_api_strict"):
+        import array_api_strict
+
+        return np.from_dlpack(a.to_device(array_api_strict.Device("CPU_DEVICE")))
+    return np.asarray(a)
+
+
+def asarray(obj, dtype=None, backend: Backend | None = None):
+    """Copy ``obj`` (NumPy, another library's array, lists, scalars) onto a backend.
+
+    The target is ``backend`` or the global one; ``dtype`` is resolved with
+    :func:`resolve_dtype` (None keeps a float input's precision and leaves
+    integer and boolean data as they are).
+    """
+    backend = get_backend() if backend is None else backend
+    host = to_numpy(obj)
+    if dtype is not None:
+        host = host.astype(_dtype_name(resolve_dtype(dtype, np)), copy=False)
+    if backend.name == "numpy":
+        return np.array(host, copy=True)
+    if backend.name == "torch":
+        import torch
+
+        return torch.as_tensor(np.array(host, copy=True), device=backend.device)
+    if backend.name == "cupy":
+        import cupy
+
+        with backend.device:
+            return cupy.asarray(host)
+    return backend.xp.asarray(host, device=backend.device, copy=True)
+
+
+# ----------------------------------------------------------------------------
+# Random numbers
+# ----------------------------------------------------------------------------
+
+
+class RNG:
+    """A seeded random source that creates arrays on one backend.
+
+    Parameters
+    ----------
+    seed : int or None
+        Seed of the underlying generator.
+    portable : bool
+        Draw on the host with NumPy's PCG64 and copy the result to the
+        backend, so that every backend sees bit-identical numbers (used by
+        cross-backend tests). numpy and array_api_strict always draw this
+        way; torch and cupy draw natively (on the device) unless
+        ``portable=True``.
+    backend : Backend or None
+        Where the arrays go; the global backend at construction time if None.
+    """
+
+    def __init__(self, seed: int | None = None, *, portable: bool = False, backend=None):
+        self.backend = get_backend() if backend is None else backend
+        self.portable = portable or self.backend.name in ("numpy", "array_api_strict")
+        self.seed = seed
+        if self.portable:
+            self._host = np.random.default_rng(seed)
+        elif self.backend.name == "torch":
+            import torch
+
+            self._torch = torch.Generator(device=self.backend.device)
+            self._torch.manual_seed(seed if seed is not None else int(torch.seed()))
+        else:  # cupy
+            import cupy
+
+            with self.backend.device:
+                self._cupy = cupy.random.default_rng(seed)
+
+    # Each draw returns an array of `dtype` (a name or dtype object) on the backend.
+    def normal(self, shape, mean=0.0, std=1.0, dtype=None):
+        """Samples of N(mean, std^2), shape ``shape``."""
+        dtype = resolve_dtype(dtype, self.backend.xp)
+        if self.portable:
+            return self._from_host(self._host.normal(mean, std, size=shape), dtype)
+        if self.backend.name == "torch":
+            import torch
+
+            out = torch.empty(shape, dtype=dtype, device=self.backend.device)
+            return out.normal_(mean, std, generator=self._torch)
+        with self.backend.device:
+            return self._cupy.normal(mean, std, size=shape).astype(dtype)
+
+    def uniform(self, shape, low=0.0, high=1.0, dtype=None):
+        """Samples of U[low, high), shape ``shape``."""
+        dtype = resolve_dtype(dtype, self.backend.xp)
+        if self.portable:
+            return self._from_host(self._host.uniform(low, high, size=shape), dtype)
+        if self.backend.name == "torch":
+            import torch
+
+            out = torch.empty(shape, dtype=dtype, device=self.backend.device)
+            return out.uniform_(low, high, generator=self._torch)
+        with self.backend.device:
+            return self._cupy.uniform(low, high, size=shape).astype(dtype)
+
+    def permutation(self, n: int):
+        """A random permutation of ``range(n)`` as a host NumPy int64 array (for batching)."""
+        if self.portable:
+            return self._host.permutation(n)
+        if self.backend.name == "torch":
+            import torch
+
+            order = torch.randperm(n, generator=self._torch, device=self.backend.device)
+            return order.cpu().numpy()
+        with self.backend.device:
+            return self._cupy.permutation(n).get()
+
+    def _from_host(self, values: np.ndarray, dtype):
+        return asarray(values.astype(_dtype_name(dtype)), backend=self.backend)
+
+    # Checkpointing -----------------------------------------------------------
+    def state_dict(self) -> dict:
+        """The generator state as plain Python/NumPy data (for checkpoints)."""
+        if self.portable:
+            return {"kind": "numpy-pcg64", "state": self._host.bit_generator.state}
+        if self.backend.name == "torch":
+            return {"kind": "torch", "state": self._torch.get_state().numpy()}
+        raise NotImplementedError(
+            "npgen RNG: saving the state of a native CuPy generator is not supported; "
+            "create the RNG with portable=True to make runs resumable"
+        )
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state produced by :meth:`state_dict` on the same kind of generator."""
+        kind = state.get("kind")
+        if self.portable and kind == "numpy-pcg64":
+            self._host.bit_generator.state = state["state"]
+        elif not self.portable and self.backend.name == "torch" and kind == "torch":
+            import torch
+
+            self._torch.set_state(torch.as_tensor(np.asarray(state["state"], dtype=np.uint8)))
+        else:
+            raise ValueError(
+                f"npgen RNG: cannot load a {kind!r} state into a "
+                f"{'portable' if self.portable else self.backend.name} generator"
+            )
+
+
+def default_rng(seed: int | None = None, *, portable: bool = False) -> RNG:
+    """An :class:`RNG` on the global backend (see :class:`RNG`)."""
+    return RNG(seed, portable=portable)

@@ -1,0 +1,199 @@
+"""The module protocol: a thin stateful wrapper around a functional forward/backward pair.
+
+A module owns three dicts of live arrays and nothing else that matters:
+
+* ``parameters()``  name -> array, updated in place by optimizers;
+* ``gradients()``   name -> array of the same shape, the accumulators that
+  ``backward`` ADDS into (``zero_grad`` resets them);
+* buffers           name -> array that are state but not trained
+  (batch-norm running statistics).
+
+``forward(x)`` stores the functional cache, ``backward(dy)`` consumes it and
+returns ``dx``. Containers (``Sequential``, the models) hold child modules and
+expose their arrays under dotted PyTorch-style keys (``0.weight``,
+``3.running_mean``), so state dicts move between npgen and ``torch.nn``.
+"""
+
+from __future__ import annotations
+
+import array_api_compat
+
+from npgen.backend import asarray, backend_of, dtype_name, to_numpy
+
+
+class Module:
+    """Base class. Subclasses set ``self._parameters`` etc. and implement forward/backward."""
+
+    def __init__(self):
+        self._parameters: dict = {}
+        self._gradients: dict = {}
+        self._buffers: dict = {}
+        self._children: dict = {}
+        self._cache = None
+        self.training = True
+
+    # Computation -------------------------------------------------------------
+    def __call__(self, x):
+        return self.forward(x)
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dy):
+        raise NotImplementedError
+
+    def _require_cache(self):
+        """The cache of the last forward; a clear error if there was none."""
+        if self._cache is None:
+            raise RuntimeError(f"{self._name()}.backward called before forward")
+        return self._cache
+
+    def _name(self) -> str:
+        return type(self).__name__
+
+    # Parameters, gradients, buffers ------------------------------------------
+    def _add_parameter(self, name: str, value) -> None:
+        """Register a parameter and its zero gradient accumulator (same namespace/device)."""
+        xp = array_api_compat.array_namespace(value)
+        self._parameters[name] = value
+        self._gradients[name] = xp.zeros_like(value)
+
+    def _add_child(self, name: str, module: Module) -> None:
+        self._children[name] = module
+
+    def _collect(self, attribute: str) -> dict:
+        out = dict(getattr(self, attribute))
+        for child_name, child in self._children.items():
+            for key, value in child._collect(attribute).items():
+                out[f"{child_name}.{key}"] = value
+        return out
+
+    def parameters(self) -> dict:
+        """name -> live parameter array (updates in place are seen by the module)."""
+        return self._collect("_parameters")
+
+    def gradients(self) -> dict:
+        """name -> live gradient accumulator, same keys and shapes as ``parameters()``."""
+        return self._collect("_gradients")
+
+    def buffers(self) -> dict:
+        """name -> live buffer array (e.g. ``running_mean``)."""
+        return self._collect("_buffers")
+
+    def modules(self) -> dict:
+        """Direct children by name."""
+        return dict(self._children)
+
+    def zero_grad(self) -> None:
+        """Reset every gradient accumulator to zero, in place."""
+        for g in self.gradients().values():
+            g[...] = 0
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (batch statistics, dropout on); returns self."""
+        self.training = mode
+        for child in self._children.values():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode (running statistics, dropout off); returns self."""
+        return self.train(False)
+
+    # State --------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """name -> NumPy copy of every parameter and buffer, keys as in PyTorch."""
+        arrays = {**self._collect("_parameters"), **self._collect("_buffers")}
+        ordered = _torch_order(self, arrays)
+        return {key: to_numpy(arrays[key]).copy() for key in ordered}
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy arrays (NumPy or any supported library) into parameters and buffers in place.
+
+        With ``strict``, missing and unexpected keys are errors; a shape
+        mismatch is always an error. Values are cast to each target's dtype.
+        """
+        targets = {**self._collect("_parameters"), **self._collect("_buffers")}
+        where = f"{self._name()}.load_state_dict"
+        if strict:
+            missing = sorted(set(targets) - set(state))
+            unexpected = sorted(set(state) - set(targets))
+            if missing or unexpected:
+                raise KeyError(f"{where}: missing keys {missing}, unexpected keys {unexpected}")
+        for key, value in state.items():
+            if key not in targets:
+                continue
+            target = targets[key]
+            if tuple(value.shape) != tuple(target.shape):
+                raise ValueError(
+                    f"{where}: {key!r} has shape {tuple(value.shape)}, the module expects "
+                    f"{tuple(target.shape)}"
+                )
+            target[...] = asarray(value, dtype=_load_dtype(target), backend=backend_of(target))
+
+    def __repr__(self) -> str:
+        if not self._children:
+            return f"{self._name()}({self.extra_repr()})"
+        lines = (f"  ({k}): {v!r}".replace("\n", "\n  ") for k, v in self._children.items())
+        inner = "\n".join(lines)
+        return f"{self._name()}(\n{inner}\n)"
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+def _load_dtype(target):
+    name = dtype_name(target.dtype)
+    return name if name in ("float32", "float64") else None
+
+
+def _torch_order(module: Module, arrays: dict) -> list:
+    """Keys in PyTorch's order: per module, parameters then buffers, children in order."""
+    keys = [k for k in module._parameters] + [k for k in module._buffers]
+    for child_name, child in module._children.items():
+        keys += [f"{child_name}.{k}" for k in _torch_order(child, {})]
+    return keys
+
+
+class Sequential(Module):
+    """Modules applied in order; ``backward`` runs their backwards in reverse.
+
+    Parameters and buffers appear under the child's index: ``0.weight``,
+    ``1.running_mean``, exactly as in ``torch.nn.Sequential``.
+    """
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        for i, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(
+                    f"Sequential: item {i} must be an npgen Module; got {type(module).__name__}"
+                )
+            self._add_child(str(i), module)
+
+    def forward(self, x):
+        for module in self._children.values():
+            x = module(x)
+        return x
+
+    def backward(self, dy):
+        for module in reversed(self._children.values()):
+            dy = module.backward(dy)
+        return dy
+
+    def __getitem__(self, index: int) -> Module:
+        return list(self._children.values())[index]
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def __iter__(self):
+        return iter(self._children.values())
+
+
+def check_parameter_dtype(where: str, dtype) -> str:
+    """The canonical dtype name of a constructor's ``dtype=`` argument ('float32' default)."""
+    name = "float32" if dtype is None else (dtype if isinstance(dtype, str) else dtype_name(dtype))
+    if name not in ("float32", "float64"):
+        raise TypeError(f"{where}: dtype must be float32 or float64; got {dtype!r}")
+    return name

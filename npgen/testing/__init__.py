@@ -1,0 +1,1 @@
+"""Testing helpers: public Hypothesis strategies and slow loop-based reference twins."""
