@@ -206,7 +206,7 @@ def resolve_dtype(dtype, xp=None):
             if dtype == name:
                 return getattr(xp, name)
             continue
-        if dtype == getattr(xp, name) or _dtype_name(dtype) == name:
+        if _dtype_name(dtype) == name:
             return getattr(xp, name)
     raise TypeError(f"npgen supports the float dtypes float32 and float64; got {dtype!r}")
 

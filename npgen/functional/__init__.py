@@ -1,0 +1,42 @@
+"""Pure forward/backward pairs: ``op_forward(...) -> (y, cache)``, ``op_backward(dy, cache)``."""
+
+from npgen.functional.activations import (
+    leaky_relu_backward,
+    leaky_relu_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    tanh_backward,
+    tanh_forward,
+)
+from npgen.functional.batchnorm import batchnorm_backward, batchnorm_forward
+from npgen.functional.dense import dense_backward, dense_forward
+from npgen.functional.dropout import dropout_backward, dropout_forward
+from npgen.functional.shape import (
+    flatten_backward,
+    flatten_forward,
+    unflatten_backward,
+    unflatten_forward,
+)
+
+__all__ = [
+    "batchnorm_backward",
+    "batchnorm_forward",
+    "dense_backward",
+    "dense_forward",
+    "dropout_backward",
+    "dropout_forward",
+    "flatten_backward",
+    "flatten_forward",
+    "leaky_relu_backward",
+    "leaky_relu_forward",
+    "relu_backward",
+    "relu_forward",
+    "sigmoid_backward",
+    "sigmoid_forward",
+    "tanh_backward",
+    "tanh_forward",
+    "unflatten_backward",
+    "unflatten_forward",
+]

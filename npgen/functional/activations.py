@@ -1,0 +1,142 @@
+"""Elementwise activations: ReLU, LeakyReLU, sigmoid, tanh (docs/layers/activations.md).
+
+Kink convention (as PyTorch): the derivative used at exactly x = 0 is the
+one of the left branch, ``x > 0`` selects the identity slope. So ReLU'(0) = 0
+and LeakyReLU'(0) = negative_slope.
+
+Sigmoid and tanh differentiate from their cached OUTPUT (sigma' = y (1 - y),
+tanh' = 1 - y^2) and never re-evaluate an exponential in the backward. Once
+y rounds to +-1 the factor 1 - |y| would cancel to 0, so the forward also
+caches that gap, computed without cancellation from e = exp(-|x|) <= 1.
+Nothing overflows: every value and gradient is finite for any finite x.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from npgen._validation import check_float, check_same_shape, namespace
+
+__all__ = [
+    "LeakyReLUCache",
+    "ReLUCache",
+    "SigmoidCache",
+    "TanhCache",
+    "leaky_relu_backward",
+    "leaky_relu_forward",
+    "relu_backward",
+    "relu_forward",
+    "sigmoid_backward",
+    "sigmoid_forward",
+    "tanh_backward",
+    "tanh_forward",
+]
+
+
+def _check_dy(where: str, dy, reference):
+    namespace(where, dy, reference)
+    check_float(where, dy, "dy")
+    check_same_shape(where, dy, reference, "dy", "the forward output")
+
+
+# ----------------------------------------------------------------------------
+# ReLU and LeakyReLU
+# ----------------------------------------------------------------------------
+
+
+class ReLUCache(NamedTuple):
+    positive: object  # bool array, x's shape: x > 0
+
+
+def relu_forward(x):
+    """y = max(x, 0); returns ``(y, ReLUCache)``."""
+    xp = check_float("relu_forward", x)
+    positive = x > 0
+    return xp.where(positive, x, xp.zeros_like(x)), ReLUCache(positive=positive)
+
+
+def relu_backward(dy, cache: ReLUCache):
+    """dx = dy * [x > 0]   (0 at x = 0, as PyTorch)."""
+    _check_dy("relu_backward", dy, cache.positive)
+    xp = namespace("relu_backward", dy)
+    return xp.where(cache.positive, dy, xp.zeros_like(dy))
+
+
+class LeakyReLUCache(NamedTuple):
+    positive: object  # bool array, x's shape: x > 0
+    negative_slope: float
+
+
+def leaky_relu_forward(x, negative_slope: float = 0.01):
+    """y = x if x > 0 else negative_slope * x; returns ``(y, LeakyReLUCache)``."""
+    xp = check_float("leaky_relu_forward", x)
+    positive = x > 0
+    y = xp.where(positive, x, negative_slope * x)
+    return y, LeakyReLUCache(positive=positive, negative_slope=float(negative_slope))
+
+
+def leaky_relu_backward(dy, cache: LeakyReLUCache):
+    """dx = dy * ([x > 0] + a [x <= 0])   (a = negative_slope at x = 0, as PyTorch)."""
+    _check_dy("leaky_relu_backward", dy, cache.positive)
+    xp = namespace("leaky_relu_backward", dy)
+    return xp.where(cache.positive, dy, cache.negative_slope * dy)
+
+
+# ----------------------------------------------------------------------------
+# Sigmoid and tanh: backward from the output
+# ----------------------------------------------------------------------------
+
+
+class SigmoidCache(NamedTuple):
+    y: object  # sigma(x)
+    y_complement: object  # 1 - sigma(x) = sigma(-x), computed without cancellation
+
+
+def sigmoid_forward(x):
+    """y = 1 / (1 + exp(-x)), evaluated stably; returns ``(y, SigmoidCache)``.
+
+    Notes
+    -----
+    With e = exp(-|x|) in (0, 1]: sigma(|x|) = 1 / (1 + e) and
+    sigma(-|x|) = e / (1 + e). Neither overflows, and both y and 1 - y are
+    accurate to a few ulps even where the other rounds to 1.
+    """
+    xp = check_float("sigmoid_forward", x)
+    e = xp.exp(-xp.abs(x))
+    big = 1.0 / (1.0 + e)  # sigma(|x|), in [1/2, 1]
+    small = e / (1.0 + e)  # sigma(-|x|), in [0, 1/2]
+    positive = x >= 0
+    y = xp.where(positive, big, small)
+    y_complement = xp.where(positive, small, big)
+    return y, SigmoidCache(y=y, y_complement=y_complement)
+
+
+def sigmoid_backward(dy, cache: SigmoidCache):
+    """dx = dy * y * (1 - y)   with y = sigma(x) read from the cache."""
+    _check_dy("sigmoid_backward", dy, cache.y)
+    return dy * cache.y * cache.y_complement
+
+
+class TanhCache(NamedTuple):
+    y: object  # tanh(x)
+    gap: object  # 1 - |tanh(x)| = 2 e / (1 + e), e = exp(-2|x|), without cancellation
+
+
+def tanh_forward(x):
+    """y = tanh(x) (the library's ``tanh``); returns ``(y, TanhCache)``.
+
+    Notes
+    -----
+    The cache keeps g = 1 - |y| = 2e / (1 + e) with e = exp(-2|x|) in (0, 1],
+    so that 1 - y^2 = g (2 - g) keeps full relative precision when y rounds to +-1.
+    """
+    xp = check_float("tanh_forward", x)
+    y = xp.tanh(x)
+    e = xp.exp(-2.0 * xp.abs(x))
+    return y, TanhCache(y=y, gap=2.0 * e / (1.0 + e))
+
+
+def tanh_backward(dy, cache: TanhCache):
+    """dx = dy * (1 - y^2) = dy * g (2 - g)   with y = tanh(x), g = 1 - |y| from the cache."""
+    _check_dy("tanh_backward", dy, cache.y)
+    return dy * cache.gap * (2.0 - cache.gap)

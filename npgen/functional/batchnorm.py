@@ -1,0 +1,156 @@
+"""Batch normalization (Ioffe & Szegedy, 2015) for (N, C), (N, C, L) and (N, C, H, W) inputs.
+
+Symbols (docs/layers/batchnorm.md): C channels (axis 1); every other axis is
+a batch axis, M = N * L or N * H * W values per channel. Per channel:
+
+    mu = mean(x),  var = mean((x - mu)^2)  (biased),  sigma = sqrt(var + eps)
+    xhat = (x - mu) / sigma,  y = gamma * xhat + beta
+
+Training normalizes with the batch statistics and moves the running ones,
+as PyTorch: running = (1 - momentum) * running + momentum * batch_stat, with
+the UNBIASED variance var * M / (M - 1) for ``running_var``. Evaluation
+normalizes with the running statistics (then y is a per-channel affine map).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from npgen._validation import check_float, namespace
+
+__all__ = ["BatchNormCache", "batchnorm_backward", "batchnorm_forward"]
+
+
+class BatchNormCache(NamedTuple):
+    """What :func:`batchnorm_backward` reads."""
+
+    xhat: object  # (N, C, *S) normalized input
+    inv_std: object  # (C,) 1 / sigma
+    weight: object  # (C,) gamma, or None (affine=False)
+    has_bias: bool
+    training: bool  # batch statistics (True) or running statistics (False)
+
+
+def _stat_axes(ndim: int) -> tuple:
+    """Every axis but the channel axis 1: (0, 2, 3, ...)."""
+    return (0, *range(2, ndim))
+
+
+def _per_channel(v, ndim: int, xp):
+    """(C,) -> (1, C, 1, ...) so that it broadcasts against (N, C, *S)."""
+    return xp.reshape(v, (1, v.shape[0]) + (1,) * (ndim - 2))  # (1, C, 1, ...)
+
+
+def _check_inputs(x, weight, bias, running_mean, running_var, training):
+    where = "batchnorm_forward"
+    arrays = [a for a in (x, weight, bias, running_mean, running_var) if a is not None]
+    namespace(where, *arrays)
+    check_float(where, x)
+    if x.ndim < 2:
+        raise ValueError(f"{where}: expected input (N, C, *S) with 2 to 4 axes; "
+                         f"got shape {tuple(x.shape)}")
+    channels = x.shape[1]
+    named = zip(("weight", "bias", "running_mean", "running_var"),
+                (weight, bias, running_mean, running_var))
+    for name, a in named:
+        if a is not None and tuple(a.shape) != (channels,):
+            raise ValueError(f"{where}: {name} must have shape ({channels},) for input "
+                             f"{tuple(x.shape)}; got {tuple(a.shape)}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{where}: pass both running_mean and running_var, or neither")
+    if not training and running_mean is None:
+        raise ValueError(f"{where}: evaluation (training=False) needs running statistics")
+    if training and math.prod(x.shape) // channels <= 1:
+        raise ValueError(f"{where}: expected more than 1 value per channel when training; "
+                         f"got input shape {tuple(x.shape)}")
+
+
+def batchnorm_forward(x, weight, bias, running_mean, running_var, training: bool,
+                      momentum: float = 0.1, eps: float = 1e-5):
+    """Normalize per channel, then scale and shift.
+
+    Parameters
+    ----------
+    x : array (N, C), (N, C, L) or (N, C, H, W)
+    weight, bias : arrays (C,) or None
+        gamma and beta; None means 1 and 0 (``affine=False``).
+    running_mean, running_var : arrays (C,) or both None
+        Read in evaluation, never modified (see Returns).
+    training : bool
+        Batch statistics (True) or running statistics (False).
+    momentum : float
+        Weight of the batch statistic in the running update. PyTorch's
+        ``momentum=None`` (cumulative average) is ``momentum = 1 / t`` at the
+        t-th tracked batch; the module computes that factor.
+    eps : float
+
+    Returns
+    -------
+    y : array, x's shape
+    cache : BatchNormCache
+    new_running_mean, new_running_var : arrays (C,) or None
+        The updated running statistics in training; the given ones otherwise.
+        The caller stores them (the module writes them in place).
+    """
+    _check_inputs(x, weight, bias, running_mean, running_var, training)
+    if momentum is None or isinstance(momentum, bool):
+        raise TypeError(f"batchnorm_forward: momentum must be a float; got {momentum!r} "
+                        "(for momentum=None pass the cumulative factor 1 / num_batches_tracked)")
+    xp = namespace("batchnorm_forward", x)
+    axes, ndim = _stat_axes(x.ndim), x.ndim
+    new_mean, new_var = running_mean, running_var
+    if training:
+        count = math.prod(x.shape) // x.shape[1]  # M values per channel
+        mean = xp.mean(x, axis=axes)  # (C,)
+        var = xp.var(x, axis=axes)  # (C,) biased: divides by M
+        if running_mean is not None:
+            unbiased = var * (count / (count - 1))
+            new_mean = (1.0 - momentum) * running_mean + momentum * mean
+            new_var = (1.0 - momentum) * running_var + momentum * unbiased
+    else:
+        mean, var = running_mean, running_var
+    inv_std = 1.0 / xp.sqrt(var + eps)  # (C,)
+    xhat = (x - _per_channel(mean, ndim, xp)) * _per_channel(inv_std, ndim, xp)  # (N, C, *S)
+    y = xhat if weight is None else xhat * _per_channel(weight, ndim, xp)
+    if bias is not None:
+        y = y + _per_channel(bias, ndim, xp)
+    cache = BatchNormCache(xhat=xhat, inv_std=inv_std, weight=weight,
+                           has_bias=bias is not None, training=training)
+    return y, cache, new_mean, new_var
+
+
+def batchnorm_backward(dy, cache: BatchNormCache):
+    """dx = (gamma / (M sigma)) (M dy - sum(dy) - xhat sum(dy xhat)) in training.
+
+    In evaluation dx = (gamma / sigma) dy. Always dgamma = sum(dy xhat),
+    dbeta = sum(dy); sums run over every axis but the channel axis.
+
+    Parameters
+    ----------
+    dy : array, x's shape
+    cache : BatchNormCache from :func:`batchnorm_forward`
+
+    Returns
+    -------
+    dx : array, x's shape
+    dweight, dbias : arrays (C,), or None for an absent weight / bias
+    """
+    xp = namespace("batchnorm_backward", dy, cache.xhat)
+    if tuple(dy.shape) != tuple(cache.xhat.shape):
+        raise ValueError(f"batchnorm_backward: dy must have shape {tuple(cache.xhat.shape)}; "
+                         f"got {tuple(dy.shape)}")
+    axes, ndim = _stat_axes(dy.ndim), dy.ndim
+    dbias = xp.sum(dy, axis=axes)  # (C,)
+    dweight = xp.sum(dy * cache.xhat, axis=axes)  # (C,)
+    scale = cache.inv_std if cache.weight is None else cache.weight * cache.inv_std  # (C,)
+    if cache.training:
+        count = math.prod(dy.shape) // dy.shape[1]  # M
+        centered = (count * dy - _per_channel(dbias, ndim, xp)
+                    - cache.xhat * _per_channel(dweight, ndim, xp))  # (N, C, *S)
+        dx = _per_channel(scale / count, ndim, xp) * centered
+    else:
+        dx = _per_channel(scale, ndim, xp) * dy
+    return (dx,
+            None if cache.weight is None else dweight,
+            dbias if cache.has_bias else None)

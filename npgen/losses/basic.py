@@ -1,0 +1,81 @@
+"""Elementwise regression and classification losses: ``mse`` and ``bce_with_logits``.
+
+Each returns ``(loss, dpred)``: the loss as a 0-d array of the input's
+namespace (``float(loss)`` works) and its gradient with the input's shape.
+Reductions follow PyTorch: ``"mean"`` over all elements, or ``"sum"``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from npgen.losses._common import as_0d, bce_terms, check_pair, check_reduction
+
+__all__ = ["bce_with_logits", "mse"]
+
+
+def _reduce(xp, elementwise, reduction: str):
+    """Sum or mean over all elements, and the factor dL/d(elementwise term)."""
+    total = xp.sum(elementwise)
+    if reduction == "sum":
+        return as_0d(xp, total), 1.0
+    n = float(math.prod(elementwise.shape))
+    return as_0d(xp, total / n), 1.0 / n
+
+
+def mse(pred, target, reduction: str = "mean"):
+    """Mean squared error, as ``torch.nn.functional.mse_loss``.
+
+    Parameters
+    ----------
+    pred, target : array, any shape (the same; targets never broadcast)
+        Float arrays of one library, device and dtype.
+    reduction : {"mean", "sum"}
+        Mean over all elements (default) or their sum.
+
+    Returns
+    -------
+    loss : 0-d array
+        ``mean((pred - target)^2)`` or the sum.
+    dpred : array, pred's shape
+        ``2 (pred - target) / n`` (n = number of elements; n = 1 for "sum").
+    """
+    where = "mse"
+    xp = check_pair(where, pred, target, "pred", "target")
+    check_reduction(where, reduction, pred)
+    diff = pred - target
+    loss, scale = _reduce(xp, diff * diff, reduction)
+    return loss, (2.0 * scale) * diff
+
+
+def bce_with_logits(logits, target, reduction: str = "mean"):
+    """Binary cross-entropy on logits, as ``torch.nn.functional.binary_cross_entropy_with_logits``.
+
+    Parameters
+    ----------
+    logits : array, any shape
+        Unnormalized log-odds l; any finite value (e.g. +-1e4) gives a finite loss.
+    target : array, logits' shape, same library/device/dtype
+        Probabilities t in [0, 1] (hard labels or soft targets).
+    reduction : {"mean", "sum"}
+
+    Returns
+    -------
+    loss : 0-d array
+        Mean (or sum) of ``softplus(l) - t l``.
+    dlogits : array, logits' shape
+        ``(sigmoid(l) - t) / n`` (n = 1 for "sum").
+
+    Notes
+    -----
+    ``-[t log s(l) + (1 - t) log(1 - s(l))] = softplus(l) - t l`` with the
+    logistic sigmoid s. It is evaluated as ``max(l, 0) - l t + log1p(e^-|l|)``,
+    so that no exponential of a positive number is ever taken. The gradient
+    is ``(1 - t) s(l) - t s(-l)``, exact in relative terms for hard targets.
+    """
+    where = "bce_with_logits"
+    xp = check_pair(where, logits, target, "logits", "target")
+    check_reduction(where, reduction, logits)
+    elementwise, dlogits = bce_terms(xp, logits, target)
+    loss, scale = _reduce(xp, elementwise, reduction)
+    return loss, scale * dlogits

@@ -1,0 +1,150 @@
+"""GAN objectives on discriminator logits, plus the Wasserstein critic pair.
+
+Symbols (as in ``docs/objectives/gan.md``):
+
+=======  ==================  ===============================================
+symbol   argument            meaning
+=======  ==================  ===============================================
+r        ``real_logits``     D's logits on data x, D(x) = sigmoid(r), any shape
+f        ``fake_logits``     D's logits on samples G(z), any shape
+s        ``real_label``      target for real data (1, or e.g. 0.9 when smoothed)
+=======  ==================  ===============================================
+
+    L_D = mean softplus(-r) + mean softplus(f)  = -E log D(x) - E log(1 - D(G(z)))
+    L_G = mean softplus(-f)                     = -E log D(G(z))     (non-saturating)
+    L_G = -mean softplus(f)                     =  E log(1 - D(G(z))) (saturating)
+
+since -log sigmoid(a) = softplus(-a) and -log(1 - sigmoid(a)) = softplus(a).
+Goodfellow et al. 2014, "Generative Adversarial Nets", eq. 1 and section 3.
+Means run over all elements of each array; real and fake batches may differ
+in size but must share library, device and dtype.
+"""
+
+from __future__ import annotations
+
+import math
+
+from npgen._validation import check_float, check_like
+from npgen.losses._common import as_0d, bce_terms, check_nonempty, check_number
+
+__all__ = [
+    "gan_discriminator_loss",
+    "gan_generator_loss",
+    "wasserstein_critic_loss",
+    "wasserstein_generator_loss",
+]
+
+
+def _check_logits(where: str, x, name: str, reference=None, reference_name: str = ""):
+    """A non-empty float array (N, ...), like ``reference`` if given; returns (xp, n)."""
+    xp = check_float(where, x, name)
+    if reference is not None:
+        check_like(where, x, reference, name, reference_name)
+    if x.ndim < 1:
+        raise ValueError(f"{where}: expected {name} with a batch axis (N, ...); got a 0-d array")
+    check_nonempty(where, x, name)
+    return xp, float(math.prod(x.shape))
+
+
+def gan_discriminator_loss(real_logits, fake_logits, real_label: float = 1.0):
+    """The discriminator's cross-entropy: mean softplus(-r) + mean softplus(f).
+
+    Parameters
+    ----------
+    real_logits : array (N_real, ...)
+        Logits of D on data.
+    fake_logits : array (N_fake, ...)
+        Logits of D on generated samples.
+    real_label : float in [0, 1]
+        Target for the real term. 1.0 (default) is the GAN loss; e.g. 0.9 is
+        one-sided label smoothing (Salimans et al. 2016, section 3.4): the real
+        term becomes BCE(r, 0.9) = mean(softplus(r) - 0.9 r). Fake targets stay 0.
+
+    Returns
+    -------
+    loss : 0-d array
+    d_real_logits : array, real_logits' shape
+        ``(sigmoid(r) - real_label) / N_real`` (= ``-sigmoid(-r) / N_real`` at 1).
+    d_fake_logits : array, fake_logits' shape
+        ``sigmoid(f) / N_fake``.
+    """
+    where = "gan_discriminator_loss"
+    xp, n_real = _check_logits(where, real_logits, "real_logits")
+    _, n_fake = _check_logits(where, fake_logits, "fake_logits", real_logits, "real_logits")
+    real_label = check_number(where, "real_label", real_label, 0.0, 1.0)
+    real_terms, d_real = bce_terms(xp, real_logits, real_label)  # -log D(x), smoothed
+    fake_terms, d_fake = bce_terms(xp, fake_logits, 0.0)  # -log(1 - D(G(z)))
+    loss = xp.sum(real_terms) / n_real + xp.sum(fake_terms) / n_fake
+    return as_0d(xp, loss), d_real / n_real, d_fake / n_fake
+
+
+def gan_generator_loss(fake_logits, saturating: bool = False):
+    """The generator's loss on D's logits for its samples.
+
+    Parameters
+    ----------
+    fake_logits : array (N, ...)
+    saturating : bool
+        False (default): the non-saturating ``mean softplus(-f) = -E log D(G(z))``.
+        True: the original minimax ``-mean softplus(f) = E log(1 - D(G(z)))``.
+
+    Returns
+    -------
+    loss : 0-d array
+    d_fake_logits : array, fake_logits' shape
+        non-saturating ``-sigmoid(-f) / N``; saturating ``-sigmoid(f) / N``.
+
+    Notes
+    -----
+    When D rejects the samples confidently (f -> -inf, early in training),
+    the saturating gradient -sigmoid(f)/N vanishes while the non-saturating
+    one tends to -1/N: the reason Goodfellow et al. train G with the latter.
+    """
+    where = "gan_generator_loss"
+    xp, n = _check_logits(where, fake_logits, "fake_logits")
+    if not isinstance(saturating, bool):
+        raise TypeError(f"{where}: saturating must be True or False; got {saturating!r}")
+    if saturating:
+        terms, d_fake = bce_terms(xp, fake_logits, 0.0)  # softplus(f), sigmoid(f)
+        return as_0d(xp, -xp.sum(terms) / n), -d_fake / n
+    terms, d_fake = bce_terms(xp, fake_logits, 1.0)  # softplus(-f), -sigmoid(-f)
+    return as_0d(xp, xp.sum(terms) / n), d_fake / n
+
+
+def wasserstein_critic_loss(real_scores, fake_scores):
+    """WGAN critic loss mean(f) - mean(r) on unbounded critic scores (Arjovsky et al. 2017).
+
+    The critic maximizes E C(x) - E C(G(z)), i.e. minimizes this. The
+    Lipschitz constraint (weight clipping or a gradient penalty) is not part
+    of this function.
+
+    Returns
+    -------
+    loss : 0-d array
+    d_real_scores : array, real_scores' shape, every entry ``-1 / N_real``
+    d_fake_scores : array, fake_scores' shape, every entry ``1 / N_fake``
+    """
+    where = "wasserstein_critic_loss"
+    xp, n_real = _check_logits(where, real_scores, "real_scores")
+    _, n_fake = _check_logits(where, fake_scores, "fake_scores", real_scores, "real_scores")
+    loss = xp.sum(fake_scores) / n_fake - xp.sum(real_scores) / n_real
+    d_real = _constant_like(xp, real_scores, -1.0 / n_real)
+    d_fake = _constant_like(xp, fake_scores, 1.0 / n_fake)
+    return as_0d(xp, loss), d_real, d_fake
+
+
+def wasserstein_generator_loss(fake_scores):
+    """WGAN generator loss -mean(f); returns ``(loss, d_fake_scores)`` with entries ``-1 / N``."""
+    xp, n = _check_logits("wasserstein_generator_loss", fake_scores, "fake_scores")
+    return as_0d(xp, -xp.sum(fake_scores) / n), _constant_like(xp, fake_scores, -1.0 / n)
+
+
+def _constant_like(xp, x, value: float):
+    """An array of x's shape, dtype and device filled with ``value``."""
+    return xp.full(x.shape, value, dtype=x.dtype, device=_device(x))
+
+
+def _device(x):
+    import array_api_compat  # the standard's portable way to ask an array for its device
+
+    return array_api_compat.device(x)

@@ -1,0 +1,165 @@
+"""The backend layer: selection, errors, data transfer, dtypes and the RNG adapters."""
+
+import os
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import npgen
+from npgen import backend as backend_module
+
+
+def test_default_backend_is_numpy_and_names_are_listed():
+    assert npgen.BACKEND_NAMES == ("numpy", "cupy", "torch", "array_api_strict")
+    with npgen.use_backend("numpy") as b:
+        assert b.name == "numpy" and npgen.get_backend() is b
+
+
+def test_unknown_backend_lists_the_valid_names():
+    with pytest.raises(ValueError, match="numpy, cupy, torch, array_api_strict") as info:
+        npgen.set_backend("jax")
+    assert "'jax'" in str(info.value)
+
+
+def test_env_variable_selects_backend():
+    env = {**os.environ, "NPGEN_BACKEND": "array_api_strict"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import npgen; print(npgen.get_backend().name)"],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    assert out.stdout.strip() == "array_api_strict"
+
+
+def test_env_variable_device():
+    env = {**os.environ, "NPGEN_BACKEND": "array_api_strict", "NPGEN_DEVICE": "device1"}
+    code = "import npgen; print(npgen.get_backend().device)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert "device1" in out.stdout
+
+
+def test_use_backend_restores_previous():
+    before = npgen.get_backend()
+    with npgen.use_backend("array_api_strict", "device1") as inner:
+        assert npgen.get_backend() is inner
+    assert npgen.get_backend() is before
+
+
+def test_use_backend_restores_after_an_exception():
+    before = npgen.get_backend()
+    with pytest.raises(RuntimeError), npgen.use_backend("array_api_strict"):
+        raise RuntimeError("boom")
+    assert npgen.get_backend() is before
+
+
+def test_cupy_missing_says_what_to_install(monkeypatch):
+    real_import = backend_module.importlib.import_module
+
+    def fake_import(name, *args):
+        if name == "cupy":
+            raise ImportError("No module named 'cupy'")
+        return real_import(name, *args)
+
+    monkeypatch.setattr(backend_module.importlib, "import_module", fake_import)
+    with pytest.raises(ImportError, match=r'pip install "npgen\[cuda12\]"'):
+        npgen.set_backend("cupy")
+
+
+def test_cupy_without_gpu_says_so(monkeypatch):
+    fake = types.ModuleType("cupy")
+    fake.cuda = types.SimpleNamespace(is_available=lambda: False)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    with pytest.raises(RuntimeError, match="no usable CUDA GPU"):
+        npgen.set_backend("cupy")
+
+
+def test_asarray_and_to_numpy_round_trip(backend):
+    host = np.arange(6, dtype=np.float64).reshape(2, 3)
+    a = npgen.asarray(host)
+    assert npgen.backend.backend_of(a).name == backend.name
+    assert str(npgen.backend.backend_of(a).device) == str(backend.device)
+    back = npgen.to_numpy(a)
+    assert isinstance(back, np.ndarray) and back.dtype == np.float64
+    np.testing.assert_array_equal(back, host)
+    host[0, 0] = 99.0  # asarray copies: the backend array does not see host edits
+    assert npgen.to_numpy(a)[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_asarray_dtype_strings(backend, dtype):
+    a = npgen.asarray([1.0, 2.0], dtype=dtype)
+    assert a.dtype == getattr(backend.xp, dtype)
+
+
+def test_resolve_dtype_accepts_objects_of_other_libraries(backend):
+    xp = backend.xp
+    assert npgen.backend.resolve_dtype(np.float64, xp) == xp.float64
+    assert npgen.backend.resolve_dtype(np.dtype("float32"), xp) == xp.float32
+    assert npgen.backend.resolve_dtype(xp.float64, xp) == xp.float64
+    assert npgen.backend.resolve_dtype(None, xp) == xp.float32
+    with pytest.raises(TypeError, match="float32 and float64"):
+        npgen.backend.resolve_dtype("int8", xp)
+
+
+def test_portable_rng_gives_identical_numbers_on_every_backend(backend):
+    rng = npgen.default_rng(123, portable=True)
+    here = npgen.to_numpy(rng.normal((3, 4), dtype="float64"))
+    expected = np.random.default_rng(123).normal(0.0, 1.0, size=(3, 4))
+    np.testing.assert_array_equal(here, expected)
+
+
+def test_rng_arrays_live_on_the_backend_device(backend):
+    rng = npgen.default_rng(0)
+    for a in (rng.normal((2, 2)), rng.uniform((2, 2), -1.0, 1.0, dtype="float64")):
+        where = npgen.backend.backend_of(a)
+        assert (where.name, str(where.device)) == (backend.name, str(backend.device))
+
+
+def test_rng_state_round_trip_continues_identically(backend):
+    rng = npgen.default_rng(7)
+    rng.normal((5,))
+    state = rng.state_dict()
+    first = npgen.to_numpy(rng.normal((4,), dtype="float64"))
+    other = npgen.default_rng(99)
+    other.load_state_dict(state)
+    np.testing.assert_array_equal(npgen.to_numpy(other.normal((4,), dtype="float64")), first)
+
+
+def test_uniform_range_and_permutation(backend):
+    rng = npgen.default_rng(1)
+    u = npgen.to_numpy(rng.uniform((1000,), 2.0, 3.0, dtype="float64"))
+    assert u.min() >= 2.0 and u.max() < 3.0
+    assert sorted(rng.permutation(10).tolist()) == list(range(10))
+
+
+def test_to_numpy_refuses_nothing_the_backends_hold(backend):
+    x = npgen.asarray(np.ones((2, 2)), dtype="float32")
+    assert npgen.to_numpy(x).dtype == np.float32
+
+
+def _numpy_only_helper(a):
+    """A typical porting mistake: convert to NumPy implicitly to do the math there."""
+    return np.asarray(a) * 2.0
+
+
+def test_matrix_catches_a_numpy_only_call():
+    """The device1 row exists to catch host round-trips like the helper above."""
+    with npgen.use_backend("array_api_strict", "device1"):
+        x = npgen.asarray(np.ones(3), dtype="float64")
+        with pytest.raises(RuntimeError, match="device1"):
+            _numpy_only_helper(x)
+        # ... while the same mistake passes silently on numpy:
+    with npgen.use_backend("numpy"):
+        assert _numpy_only_helper(npgen.asarray(np.ones(3))).sum() == 6.0
+
+
+def test_matrix_catches_a_missing_device_argument():
+    """Creating an array without device= puts it on the default device: mixing then fails."""
+    with npgen.use_backend("array_api_strict", "device1") as b:
+        x = npgen.asarray(np.ones(3), dtype="float64")
+        forgot_device = b.xp.zeros(3, dtype=b.xp.float64)
+        with pytest.raises(ValueError, match="different devices"):
+            _ = x + forgot_device
