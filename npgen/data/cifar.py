@@ -38,6 +38,7 @@ _ALLOWED_GLOBALS = {
     ("numpy._core.numeric", "_frombuffer"),
     ("numpy", "ndarray"),
     ("numpy", "dtype"),
+    ("_codecs", "encode"),  # how Python 3 writes bytes in pickle protocol 2
 }
 
 
@@ -51,7 +52,7 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
 
 
 def read_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """One CIFAR-10 batch: images ``(N, 3, 32, 32)`` float32 in [0, 1], labels ``(N,)`` int64."""
+    """One CIFAR-10 batch: images ``(N, 3, 32, 32)`` float32 in [0, 1] and int64 labels ``(N,)``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"CIFAR-10 batch not found: {path}")
@@ -94,9 +95,11 @@ def _batch_folder(folder: Path) -> Path:
     for candidate in (folder, folder / CIFAR10_SUBFOLDER):
         if all((candidate / name).is_file() for name in CIFAR10_FILES):
             return candidate
-    missing = [n for n in CIFAR10_FILES if not (folder / n).is_file()]
+    subfolder = folder / CIFAR10_SUBFOLDER
+    closest = subfolder if subfolder.is_dir() else folder
+    missing = [n for n in CIFAR10_FILES if not (closest / n).is_file()]
     raise FileNotFoundError(
-        f"npgen data set 'cifar10': {folder} (or its {CIFAR10_SUBFOLDER}/ subfolder) lacks "
+        f"npgen data set 'cifar10': {closest} lacks "
         f"{', '.join(missing)}. Expected the files {', '.join(CIFAR10_FILES)}: "
         f"{CIFAR10_SOURCE}. npgen never downloads data."
     )

@@ -9,7 +9,7 @@ import numpy as np
 __all__ = ["Dataset"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays make field-wise == ambiguous
 class Dataset:
     """A train/test split held on the host as NumPy arrays.
 

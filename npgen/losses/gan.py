@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import math
 
+import array_api_compat
+
 from npgen._validation import check_float, check_like
 from npgen.losses._common import as_0d, bce_terms, check_nonempty, check_number
 
@@ -141,10 +143,4 @@ def wasserstein_generator_loss(fake_scores):
 
 def _constant_like(xp, x, value: float):
     """An array of x's shape, dtype and device filled with ``value``."""
-    return xp.full(x.shape, value, dtype=x.dtype, device=_device(x))
-
-
-def _device(x):
-    import array_api_compat  # the standard's portable way to ask an array for its device
-
-    return array_api_compat.device(x)
+    return xp.full(x.shape, value, dtype=x.dtype, device=array_api_compat.device(x))

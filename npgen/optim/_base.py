@@ -197,20 +197,20 @@ class Optimizer:
         """
         where = self._where("load_state_dict")
         saved = dict(state_dict)
-        kind = host_scalar(where, "optimizer", saved.get("optimizer", "<missing>"), str)
-        if kind != type(self).__name__:
-            raise ValueError(f"{where}: the state dict belongs to a {kind!r} optimizer")
-        hyper = {n: host_scalar(where, f"hyper.{n}", saved.get(f"hyper.{n}"), t)
-                 for n, t in self._hyper_kinds.items() if f"hyper.{n}" in saved}
-        missing = [f"hyper.{n}" for n in self._hyper_kinds if n not in hyper]
-        if "step" not in saved:
-            missing.append("step")
+        if "optimizer" in saved:
+            kind = host_scalar(where, "optimizer", saved["optimizer"], str)
+            if kind != type(self).__name__:
+                raise ValueError(f"{where}: the state dict belongs to a {kind!r} optimizer")
+        needed = ["optimizer", "step"] + [f"hyper.{n}" for n in self._hyper_kinds]
+        missing = [key for key in needed if key not in saved]
         if missing:
             raise ValueError(f"{where}: the state dict lacks the keys {missing}")
+        hyper = {n: host_scalar(where, f"hyper.{n}", saved[f"hyper.{n}"], t)
+                 for n, t in self._hyper_kinds.items()}
         step = host_scalar(where, "step", saved["step"], int)
         previous = self._get_hyper()
-        self._set_hyper(hyper)
         try:
+            self._set_hyper(hyper)
             self._check_hyper(where)
             states = self._load_states(where, saved, step)
         except (TypeError, ValueError):

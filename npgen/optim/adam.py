@@ -106,8 +106,8 @@ def adam_update(param, grad, state: AdamState, *, lr=1e-3, betas=(0.9, 0.999), e
     variant. TensorFlow/Keras put epsilon on the un-corrected sqrt(v) instead
     ("epsilon hat", Kingma & Ba Sec. 2): alpha_t = alpha sqrt(1 - beta2^t) /
     (1 - beta1^t), theta -= alpha_t * m / (sqrt(v) + epsilon_hat); the two
-    agree when epsilon_hat = epsilon * sqrt(1 - beta2^t), so the same eps
-    means a larger effective epsilon in PyTorch/npgen during the first steps.
+    agree when epsilon_hat = epsilon * sqrt(1 - beta2^t), so the same number
+    acts as a larger epsilon in Keras early on (about 32x at t = 1, beta2 = 0.999).
     """
     where = "adam_update"
     check_adam_hyper(where, lr, betas, eps, weight_decay, amsgrad)

@@ -1,0 +1,1 @@
+"""Models: VAE and GAN wiring and their training steps (manual backprop chains)."""
