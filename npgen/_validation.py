@@ -85,7 +85,10 @@ def check_same_shape(where: str, a, b, a_name: str, b_name: str):
 
 def pair(where: str, value, name: str, minimum: int) -> tuple:
     """An int or a pair of ints -> (height, width), each >= ``minimum``."""
-    values = (value, value) if isinstance(value, int) else tuple(value)
+    try:
+        values = (value, value) if isinstance(value, int) else tuple(value)
+    except TypeError:  # not iterable, e.g. a float: reported below
+        values = ()
     if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         raise TypeError(f"{where}: {name} must be an int or a pair of ints; got {value!r}")
     if any(v < minimum for v in values):

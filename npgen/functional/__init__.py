@@ -11,6 +11,12 @@ from npgen.functional.activations import (
     tanh_forward,
 )
 from npgen.functional.batchnorm import batchnorm_backward, batchnorm_forward
+from npgen.functional.conv import (
+    conv2d_backward,
+    conv2d_forward,
+    conv_transpose2d_backward,
+    conv_transpose2d_forward,
+)
 from npgen.functional.dense import dense_backward, dense_forward
 from npgen.functional.dropout import dropout_backward, dropout_forward
 from npgen.functional.shape import (
@@ -23,6 +29,10 @@ from npgen.functional.shape import (
 __all__ = [
     "batchnorm_backward",
     "batchnorm_forward",
+    "conv2d_backward",
+    "conv2d_forward",
+    "conv_transpose2d_backward",
+    "conv_transpose2d_forward",
     "dense_backward",
     "dense_forward",
     "dropout_backward",

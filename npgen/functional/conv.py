@@ -9,18 +9,19 @@ Symbols (the same in ``docs/layers/convolution.md``); every pair is (height, wid
     kh, kw         kernel height and width (kh * kw taps (i, j))
     s, p, d        stride, zero padding, dilation
     op             output padding of the transposed convolution
-    M              rows of the GEMM: one per output pixel of conv2d (N * H_out * W_out)
+    M              output pixels of conv2d, N * H_out * W_out (columns of the GEMM)
 
 conv2d is a cross-correlation, exactly ``torch.nn.functional.conv2d``::
 
     y[n, o, a, b] = bias[o] + sum_{c, i, j} weight[o, c, i, j] * x_pad[n, c, a*s + i*d, b*s + j*d]
     H_out = floor((H + 2p - d(kh - 1) - 1) / s) + 1
 
-computed as im2col followed by ONE 2-D matrix product::
+computed as im2col followed by ONE 2-D matrix product (the GEMM (M, C_in*kh*kw) x
+(C_in*kh*kw, C_out), written transposed so that every reshape around it is free)::
 
-    cols   = im2col(x_pad)          (M, kh*kw*C_in)   row m = the patch under output pixel m
-    W_mat  = weight as a matrix     (C_out, kh*kw*C_in)
-    y_rows = cols @ W_mat^T         (M, C_out)
+    cols  = im2col(x_pad)              (C_in*kh*kw, M)   column m = the patch under pixel m
+    W_mat = weight.reshape(C_out, -1)  (C_out, C_in*kh*kw), no copy
+    y^T   = W_mat @ cols               (C_out, M)
 
 conv_transpose2d (``torch.nn.functional.conv_transpose2d``, weight (C_in, C_out, kh, kw)) is
 the adjoint of conv2d in its input: every input pixel adds ``value * kernel`` into its output
@@ -28,11 +29,13 @@ window (col2im), and ``H_out = (H - 1)s - 2p + d(kh - 1) + op + 1``.
 
 The duality is the code: conv2d's input gradient calls the transposed core
 :func:`_conv_transpose`, and conv_transpose2d's input gradient calls the conv2d core
-:func:`_conv2d`. Both weight gradients are the same product ``rows^T @ cols``.
+:func:`_conv2d`. Both weight gradients are the same product ``pixels @ cols^T``.
 
-Inside, images are channels-last (N, H, W, C) so that im2col is a ``stack`` of kh*kw strided
-slices whose reshape to (M, kh*kw*C) is free; the patch order along a row is (i, j, c).
-Inputs, outputs and weights keep torch's NCHW layouts.
+Inside, images are channel-major (C, N, H, W): im2col is then a ``stack`` of kh*kw strided
+slices whose reshape to (C*kh*kw, M) is free, the weight is a matrix by a free reshape, and
+the transposes between NCHW and channel-major move whole H x W planes. Inputs, outputs and
+weights keep torch's NCHW layouts; outputs are NCHW views of channel-major arrays, so the
+next layer's transpose to channel-major costs nothing.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ __all__ = [
 class Conv2dCache(NamedTuple):
     """What :func:`conv2d_backward` reads."""
 
-    cols: Any  # (N*H_out*W_out, kh*kw*C_in) im2col of the padded input
+    cols: Any  # (C_in*kh*kw, N*H_out*W_out) im2col of the padded input
     weight: Any  # (C_out, C_in, kh, kw)
     input_shape: tuple  # (N, C_in, H, W)
     output_shape: tuple  # (N, C_out, H_out, W_out)
@@ -69,7 +72,7 @@ class Conv2dCache(NamedTuple):
 class ConvTranspose2dCache(NamedTuple):
     """What :func:`conv_transpose2d_backward` reads."""
 
-    x_rows: Any  # (N*H*W, C_in) the input, one row per pixel
+    x_cols: Any  # (C_in, N*H*W) the input, one column per pixel
     weight: Any  # (C_in, C_out, kh, kw)
     input_shape: tuple  # (N, C_in, H, W)
     output_shape: tuple  # (N, C_out, H_out, W_out)
@@ -112,7 +115,7 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1):
 
 
 def conv2d_backward(dy, cache: Conv2dCache):
-    """VJP of conv2d: dx = conv_transpose2d(dy, weight), dW = dY_rows^T cols, db = sum(dy).
+    """VJP of conv2d: dx = conv_transpose2d(dy, weight), dW = dY cols^T, db = sum(dy).
 
     Parameters
     ----------
@@ -127,14 +130,14 @@ def conv2d_backward(dy, cache: Conv2dCache):
     """
     xp = _check_upstream("conv2d_backward", dy, cache)
     batch, _, h, w = cache.input_shape
-    dy_rows = _rows(dy)  # (M, C_out)
-    dweight = _weight_gradient(dy_rows, cache.cols, cache.weight.shape[2:])  # (C_out, C_in, kh, kw)
-    # The input gradient IS a transposed convolution of dy with the same weight,
-    # producing exactly the H x W input (the rows a strided conv never read get zero).
-    dx = _conv_transpose(dy_rows, cache.weight, batch, tuple(dy.shape[2:]), (h, w),
-                         cache.stride, cache.padding, cache.dilation)  # (N, H, W, C_in)
-    dx = xp.permute_dims(dx, (0, 3, 1, 2))  # (N, C_in, H, W)
-    dbias = xp.sum(dy_rows, axis=0) if cache.has_bias else None  # (C_out,)
+    dy_cols = _pixel_columns(dy)  # (C_out, M)
+    dweight = _weight_gradient(dy_cols, cache.cols, cache.weight.shape)  # (C_out, C_in, kh, kw)
+    # The input gradient IS a transposed convolution of dy with the same weight, cut to
+    # exactly H x W (rows and columns a strided conv never read get zero).
+    dx = _conv_transpose(dy_cols, cache.weight, batch, tuple(dy.shape[2:]), (h, w),
+                         cache.stride, cache.padding, cache.dilation)  # (C_in, N, H, W)
+    dx = xp.permute_dims(dx, (1, 0, 2, 3))  # (N, C_in, H, W)
+    dbias = xp.sum(dy_cols, axis=1) if cache.has_bias else None  # (C_out,)
     return dx, dweight, dbias
 
 
@@ -174,20 +177,20 @@ def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_p
                                        output_padding, dilation)
     xp = array_api_compat.array_namespace(x)
     batch, _, h, w = x.shape
-    x_rows = _rows(x)  # (N*H*W, C_in)
+    x_cols = _pixel_columns(x)  # (C_in, N*H*W)
     # The same computation as conv2d's input gradient (see conv2d_backward).
-    y = _conv_transpose(x_rows, weight, batch, (h, w), out_size,
-                        stride, padding, dilation)  # (N, H_out, W_out, C_out)
+    y = _conv_transpose(x_cols, weight, batch, (h, w), out_size,
+                        stride, padding, dilation)  # (C_out, N, H_out, W_out)
     if bias is not None:
-        y = y + bias  # (N, H_out, W_out, C_out)
-    y = xp.permute_dims(y, (0, 3, 1, 2))  # (N, C_out, H_out, W_out)
-    cache = ConvTranspose2dCache(x_rows, weight, tuple(x.shape), tuple(y.shape),
+        y = y + xp.reshape(bias, (-1, 1, 1, 1))  # (C_out, N, H_out, W_out)
+    y = xp.permute_dims(y, (1, 0, 2, 3))  # (N, C_out, H_out, W_out)
+    cache = ConvTranspose2dCache(x_cols, weight, tuple(x.shape), tuple(y.shape),
                                  stride, padding, dilation, bias is not None)
     return y, cache
 
 
 def conv_transpose2d_backward(dy, cache: ConvTranspose2dCache):
-    """VJP of conv_transpose2d: dx = conv2d(dy, weight), dW = X_rows^T im2col(dy), db = sum(dy).
+    """VJP of conv_transpose2d: dx = conv2d(dy, weight), dW = X im2col(dy)^T, db = sum(dy).
 
     Parameters
     ----------
@@ -204,10 +207,10 @@ def conv_transpose2d_backward(dy, cache: ConvTranspose2dCache):
     _, _, h, w = cache.input_shape
     # The input gradient IS a conv2d forward of dy with the same weight, read as a conv2d
     # weight (C_out', C_in', kh, kw) = (C_in, C_out, kh, kw). It is evaluated at the H x W
-    # positions that exist: when op >= s, the conv2d formula would give one more.
+    # positions that exist: when op >= s (allowed if d > s) the conv2d formula gives more.
     dx, dy_cols = _conv2d(dy, cache.weight, None, cache.stride, cache.padding, cache.dilation,
-                          (h, w))  # (N, C_in, H, W), (N*H*W, kh*kw*C_out)
-    dweight = _weight_gradient(cache.x_rows, dy_cols, cache.weight.shape[2:])  # (C_in, C_out, kh, kw)
+                          (h, w))  # (N, C_in, H, W), (C_out*kh*kw, N*H*W)
+    dweight = _weight_gradient(cache.x_cols, dy_cols, cache.weight.shape)  # (C_in, C_out, kh, kw)
     dbias = xp.sum(dy, axis=(0, 2, 3)) if cache.has_bias else None  # (C_out,)
     return dx, dweight, dbias
 
@@ -220,112 +223,108 @@ def conv_transpose2d_backward(dy, cache: ConvTranspose2dCache):
 def _conv2d(x, weight, bias, stride, padding, dilation, out_size):
     """im2col + one GEMM. x (N, C_in, H, W), weight (C_out, C_in, kh, kw) -> (y, cols).
 
-    y is (N, C_out, H_out, W_out) (a channels-last array seen through a transpose);
-    cols is (N*H_out*W_out, kh*kw*C_in). ``out_size`` may be smaller than the conv2d formula:
-    the trailing output pixels are then not computed.
+    y is (N, C_out, H_out, W_out) (a channel-major array seen through a transpose);
+    cols is (C_in*kh*kw, N*H_out*W_out). ``out_size`` may be smaller than the conv2d
+    formula gives: the trailing output pixels are then not computed.
     """
     xp = array_api_compat.array_namespace(x)
     batch, c_out = x.shape[0], weight.shape[0]
-    x_pad = _pad_channels_last(x, padding)  # (N, H + 2p_h, W + 2p_w, C_in)
-    cols = _im2col(x_pad, tuple(weight.shape[2:]), stride, dilation, out_size)  # (M, kh*kw*C_in)
-    y_rows = cols @ _weight_matrix(weight).mT  # (M, C_out)
+    x_pad = _pad(x, padding)  # (C_in, N, H + 2p_h, W + 2p_w)
+    cols = _im2col(x_pad, tuple(weight.shape[2:]), stride, dilation, out_size)  # (C_in*kh*kw, M)
+    y = xp.reshape(weight, (c_out, cols.shape[0])) @ cols  # (C_out, M)
     if bias is not None:
-        y_rows = y_rows + bias  # (M, C_out)
-    y = xp.reshape(y_rows, (batch, *out_size, c_out))  # (N, H_out, W_out, C_out)
-    return xp.permute_dims(y, (0, 3, 1, 2)), cols  # (N, C_out, H_out, W_out)
+        y = y + xp.reshape(bias, (c_out, 1))  # (C_out, M)
+    y = xp.reshape(y, (c_out, batch, *out_size))  # (C_out, N, H_out, W_out)
+    return xp.permute_dims(y, (1, 0, 2, 3)), cols  # (N, C_out, H_out, W_out)
 
 
-def _conv_transpose(x_rows, weight, batch, in_size, out_size, stride, padding, dilation):
+def _conv_transpose(x_cols, weight, batch, in_size, out_size, stride, padding, dilation):
     """One GEMM + col2im + crop: the adjoint of :func:`_conv2d` in its input.
 
-    x_rows (N*H*W, C_in) and weight (C_in, C_out, kh, kw) -> y (N, H_out, W_out, C_out),
-    channels-last. Row r of ``x_rows @ W_mat`` is pixel r's value times every kernel tap;
-    col2im adds those patches into the padded output, and the padding is cropped off.
+    x_cols (C_in, N*H*W) and weight (C_in, C_out, kh, kw) -> y (C_out, N, H_out, W_out),
+    channel-major. Column m of ``W_mat^T @ x_cols`` is pixel m's values times every kernel
+    tap; col2im adds those patches into the padded output, and the padding is cropped off.
     """
+    xp = array_api_compat.array_namespace(x_cols)
     (h_out, w_out), (p_h, p_w) = out_size, padding
-    c_out, kh, kw = weight.shape[1:]
-    cols = x_rows @ _weight_matrix(weight)  # (N*H*W, kh*kw*C_out)
+    c_in, c_out, kh, kw = weight.shape
+    cols = xp.reshape(weight, (c_in, c_out * kh * kw)).mT @ x_cols  # (C_out*kh*kw, N*H*W)
     canvas = (h_out + 2 * p_h, w_out + 2 * p_w)
-    y_pad = _col2im(cols, batch, c_out, (kh, kw), stride, dilation, in_size, canvas)
-    return y_pad[:, p_h:p_h + h_out, p_w:p_w + w_out, :]  # (N, H_out, W_out, C_out)
+    y_pad = _col2im(cols, c_out, batch, (kh, kw), stride, dilation, in_size, canvas)
+    return y_pad[:, :, p_h:p_h + h_out, p_w:p_w + w_out]  # (C_out, N, H_out, W_out)
 
 
-def _rows(x):
-    """(N, C, H, W) -> (N*H*W, C): one row per pixel, channels along the row."""
+def _pixel_columns(x):
+    """(N, C, H, W) -> (C, N*H*W): one column per pixel (free if x is a channel-major view)."""
     xp = array_api_compat.array_namespace(x)
     batch, channels, h, w = x.shape
-    x_last = xp.permute_dims(x, (0, 2, 3, 1))  # (N, H, W, C)
-    return xp.reshape(x_last, (batch * h * w, channels))  # (N*H*W, C)
+    x_cm = xp.permute_dims(x, (1, 0, 2, 3))  # (C, N, H, W)
+    return xp.reshape(x_cm, (channels, batch * h * w))  # (C, N*H*W)
 
 
-def _weight_matrix(weight):
-    """(A, B, kh, kw) -> (A, kh*kw*B): one filter per row, taps in im2col's (i, j, c) order."""
-    xp = array_api_compat.array_namespace(weight)
-    a, b, kh, kw = weight.shape
-    w_last = xp.permute_dims(weight, (0, 2, 3, 1))  # (A, kh, kw, B)
-    return xp.reshape(w_last, (a, kh * kw * b))  # (A, kh*kw*B)
+def _weight_gradient(pixels, cols, weight_shape):
+    """The sum over the P pixels of pixels cols^T: (A, P), (B*kh*kw, P) -> (A, B, kh, kw).
 
-
-def _weight_gradient(rows, cols, kernel):
-    """sum over pixels of rows^T cols, in weight layout: (P, A), (P, kh*kw*B) -> (A, B, kh, kw).
-
-    conv2d: rows = dy, cols = im2col(x). conv_transpose2d: rows = x, cols = im2col(dy).
+    conv2d: pixels = dy, cols = im2col(x). conv_transpose2d: pixels = x, cols = im2col(dy).
     """
-    xp = array_api_compat.array_namespace(rows)
-    (kh, kw), a = kernel, rows.shape[1]
-    grad = rows.mT @ cols  # (A, kh*kw*B)
-    grad = xp.reshape(grad, (a, kh, kw, cols.shape[1] // (kh * kw)))  # (A, kh, kw, B)
-    return xp.permute_dims(grad, (0, 3, 1, 2))  # (A, B, kh, kw)
+    xp = array_api_compat.array_namespace(pixels)
+    return xp.reshape(pixels @ cols.mT, weight_shape)  # (A, B*kh*kw) -> (A, B, kh, kw)
 
 
-def _pad_channels_last(x, padding):
-    """(N, C, H, W) -> zero-padded channels-last (N, H + 2p_h, W + 2p_w, C)."""
+def _pad(x, padding):
+    """(N, C, H, W) -> zero-padded and channel-major (C, N, H + 2p_h, W + 2p_w)."""
     xp = array_api_compat.array_namespace(x)
     batch, channels, h, w = x.shape
     p_h, p_w = padding
-    x_last = xp.permute_dims(x, (0, 2, 3, 1))  # (N, H, W, C), a view
+    x_cm = xp.permute_dims(x, (1, 0, 2, 3))  # (C, N, H, W), a view
     if p_h == 0 and p_w == 0:
-        return x_last
-    shape = (batch, h + 2 * p_h, w + 2 * p_w, channels)
+        return x_cm
+    shape = (channels, batch, h + 2 * p_h, w + 2 * p_w)
     x_pad = xp.zeros(shape, dtype=x.dtype, device=array_api_compat.device(x))
-    x_pad[:, p_h:p_h + h, p_w:p_w + w, :] = x_last
+    x_pad[:, :, p_h:p_h + h, p_w:p_w + w] = x_cm
     return x_pad
 
 
 def _tap(i, j, grid, stride, dilation):
-    """Slices of a padded image that kernel tap (i, j) meets at each of grid = (rows, cols) positions."""
-    (rows, cols), (s_h, s_w), (d_h, d_w) = grid, stride, dilation
-    return (slice(i * d_h, i * d_h + s_h * (rows - 1) + 1, s_h),
-            slice(j * d_w, j * d_w + s_w * (cols - 1) + 1, s_w))
+    """The slices of a padded image that tap (i, j) meets at the grid's (rows, cols) positions."""
+    (g_h, g_w), (s_h, s_w), (d_h, d_w) = grid, stride, dilation
+    # the stops are in bounds: the last position read is i*d + s*(g - 1)
+    return (slice(i * d_h, i * d_h + s_h * (g_h - 1) + 1, s_h),
+            slice(j * d_w, j * d_w + s_w * (g_w - 1) + 1, s_w))
 
 
 def _im2col(x_pad, kernel, stride, dilation, out_size):
-    """(N, H_p, W_p, C) -> (N*H_out*W_out, kh*kw*C): row m is the patch under output pixel m."""
+    """(C, N, H_p, W_p) -> (C*kh*kw, N*H_out*W_out): column m is the patch under output pixel m.
+
+    Rows are ordered (c, i, j), as in ``weight.reshape(C_out, C*kh*kw)``.
+    """
     xp = array_api_compat.array_namespace(x_pad)
-    batch, channels = x_pad.shape[0], x_pad.shape[3]
+    channels, batch = x_pad.shape[0], x_pad.shape[1]
     kh, kw = kernel
-    taps = [x_pad[:, rows, cols, :]  # (N, H_out, W_out, C)
-            for i in range(kh) for j in range(kw)
-            for rows, cols in [_tap(i, j, out_size, stride, dilation)]]
-    cols = xp.stack(taps, axis=3)  # (N, H_out, W_out, kh*kw, C)
-    return xp.reshape(cols, (batch * out_size[0] * out_size[1], kh * kw * channels))  # (M, kh*kw*C)
+    taps = []
+    for i in range(kh):
+        for j in range(kw):
+            at_rows, at_cols = _tap(i, j, out_size, stride, dilation)
+            taps.append(x_pad[:, :, at_rows, at_cols])  # (C, N, H_out, W_out)
+    cols = xp.stack(taps, axis=1)  # (C, kh*kw, N, H_out, W_out)
+    return xp.reshape(cols, (channels * kh * kw, batch * out_size[0] * out_size[1]))
 
 
-def _col2im(cols, batch, channels, kernel, stride, dilation, grid, canvas):
-    """The adjoint of im2col: add every row's patch back where it was read from.
+def _col2im(cols, channels, batch, kernel, stride, dilation, grid, canvas):
+    """The adjoint of im2col: add every column's patch back where it was read from.
 
-    cols (N*G_h*G_w, kh*kw*C) holds one patch per grid position; returns the canvas
-    (N, canvas_h, canvas_w, C), zeros plus the sum of the overlapping patches.
+    cols (C*kh*kw, N*G_h*G_w) holds one patch per grid position; returns the canvas
+    (C, N, canvas_h, canvas_w): zeros plus the sum of the overlapping patches.
     """
     xp = array_api_compat.array_namespace(cols)
     kh, kw = kernel
-    patches = xp.reshape(cols, (batch, *grid, kh * kw, channels))  # (N, G_h, G_w, kh*kw, C)
-    out = xp.zeros((batch, *canvas, channels), dtype=cols.dtype,
-                   device=array_api_compat.device(cols))  # (N, canvas_h, canvas_w, C)
+    patches = xp.reshape(cols, (channels, kh * kw, batch, *grid))  # (C, kh*kw, N, G_h, G_w)
+    out = xp.zeros((channels, batch, *canvas), dtype=cols.dtype,
+                   device=array_api_compat.device(cols))  # (C, N, canvas_h, canvas_w)
     for i in range(kh):
         for j in range(kw):
-            rows, cols_ = _tap(i, j, grid, stride, dilation)
-            out[:, rows, cols_, :] += patches[:, :, :, i * kw + j, :]  # (N, G_h, G_w, C)
+            at_rows, at_cols = _tap(i, j, grid, stride, dilation)
+            out[:, :, at_rows, at_cols] += patches[:, i * kw + j, ...]  # (C, N, G_h, G_w)
     return out
 
 

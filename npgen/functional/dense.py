@@ -1,7 +1,7 @@
 """Dense (fully connected) layer: ``y = x W^T + b``, with PyTorch's ``Linear`` layout.
 
-Symbols (docs/layers/dense.md): N batch, F_in input features, F_out output
-features; x (N, F_in), W (F_out, F_in), b (F_out,), y (N, F_out).
+Symbols (docs/layers/dense.md): N batch, C_in input features, C_out output
+features; x (N, C_in), W (C_out, C_in), b (C_out,), y (N, C_out).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ __all__ = ["DenseCache", "dense_backward", "dense_forward"]
 class DenseCache(NamedTuple):
     """What :func:`dense_backward` reads."""
 
-    x: object  # (N, F_in)
-    weight: object  # (F_out, F_in)
+    x: object  # (N, C_in)
+    weight: object  # (C_out, C_in)
     has_bias: bool
 
 
@@ -26,13 +26,13 @@ def dense_forward(x, weight, bias=None):
 
     Parameters
     ----------
-    x : array (N, F_in)
-    weight : array (F_out, F_in)
-    bias : array (F_out,) or None
+    x : array (N, C_in)
+    weight : array (C_out, C_in)
+    bias : array (C_out,) or None
 
     Returns
     -------
-    y : array (N, F_out)
+    y : array (N, C_out)
     cache : DenseCache
 
     Notes
@@ -43,8 +43,8 @@ def dense_forward(x, weight, bias=None):
     arrays = (x, weight) if bias is None else (x, weight, bias)
     namespace(where, *arrays)
     check_float(where, x)
-    check_rank(where, x, 2, "(N, F_in)")
-    check_rank(where, weight, 2, "(F_out, F_in)", name="weight")
+    check_rank(where, x, 2, "(N, C_in)")
+    check_rank(where, weight, 2, "(C_out, C_in)", name="weight")
     if x.shape[1] != weight.shape[1]:
         raise ValueError(
             f"{where}: x has {x.shape[1]} features but weight {tuple(weight.shape)} expects "
@@ -54,9 +54,9 @@ def dense_forward(x, weight, bias=None):
         raise ValueError(
             f"{where}: bias must have shape ({weight.shape[0]},); got {tuple(bias.shape)}"
         )
-    y = x @ weight.mT  # (N, F_out)
+    y = x @ weight.mT  # (N, C_out)
     if bias is not None:
-        y = y + bias  # (F_out,) broadcast over N
+        y = y + bias  # (C_out,) broadcast over N
     return y, DenseCache(x=x, weight=weight, has_bias=bias is not None)
 
 
@@ -65,14 +65,14 @@ def dense_backward(dy, cache: DenseCache):
 
     Parameters
     ----------
-    dy : array (N, F_out)
+    dy : array (N, C_out)
     cache : DenseCache from :func:`dense_forward`
 
     Returns
     -------
-    dx : array (N, F_in)
-    dweight : array (F_out, F_in)
-    dbias : array (F_out,) or None when the forward had no bias
+    dx : array (N, C_in)
+    dweight : array (C_out, C_in)
+    dbias : array (C_out,) or None when the forward had no bias
     """
     xp = namespace("dense_backward", dy, cache.x)
     if tuple(dy.shape) != (cache.x.shape[0], cache.weight.shape[0]):
@@ -80,7 +80,7 @@ def dense_backward(dy, cache: DenseCache):
             f"dense_backward: dy must have shape {(cache.x.shape[0], cache.weight.shape[0])}; "
             f"got {tuple(dy.shape)}"
         )
-    dx = dy @ cache.weight  # (N, F_in)
-    dweight = dy.mT @ cache.x  # (F_out, F_in)
-    dbias = xp.sum(dy, axis=0) if cache.has_bias else None  # (F_out,)
+    dx = dy @ cache.weight  # (N, C_in)
+    dweight = dy.mT @ cache.x  # (C_out, C_in)
+    dbias = xp.sum(dy, axis=0) if cache.has_bias else None  # (C_out,)
     return dx, dweight, dbias

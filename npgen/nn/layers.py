@@ -1,0 +1,356 @@
+"""Layer modules: Dense, BatchNorm1d/2d, activations, Dropout, Flatten, Unflatten.
+
+Each class is a thin wrapper (see :mod:`npgen.nn.module`): it holds its
+parameters, gradient accumulators and buffers, validates its input with an
+error that names the layer, and calls the functional pair from
+:mod:`npgen.functional`. ``backward`` ADDS parameter gradients into the
+accumulators in place. Names, layouts, defaults and state-dict keys are those
+of ``torch.nn``.
+"""
+
+from __future__ import annotations
+
+from npgen import init
+from npgen._validation import check_axis, check_float, check_like, check_rank
+from npgen.backend import RNG, backend_of
+from npgen.functional import activations as act
+from npgen.functional.batchnorm import batchnorm_backward, batchnorm_forward
+from npgen.functional.dense import dense_backward, dense_forward
+from npgen.functional.dropout import check_dropout_probability, dropout_backward, dropout_forward
+from npgen.functional.shape import (
+    flatten_backward,
+    flatten_forward,
+    unflatten_backward,
+    unflatten_forward,
+)
+from npgen.nn.module import Module, check_parameter_dtype
+
+__all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "LeakyReLU",
+    "Linear",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "Unflatten",
+]
+
+
+def _make_rng(where: str, rng, seed) -> RNG:
+    """The module's RNG: ``rng`` if given, else a new one seeded with ``seed`` (global backend)."""
+    if rng is not None and seed is not None:
+        raise ValueError(f"{where}: pass rng= or seed=, not both")
+    if rng is not None and not isinstance(rng, RNG):
+        raise TypeError(f"{where}: rng must be an npgen.RNG; got {type(rng).__name__}")
+    return rng if rng is not None else RNG(seed)
+
+
+def _check_positive_int(where: str, value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{where}: {name} must be a positive int; got {value!r}")
+    return value
+
+
+def _accumulate(module: Module, name: str, value) -> None:
+    """gradients[name] += value, in place (the array object stays the same)."""
+    g = module._gradients[name]
+    g[...] = g + value
+
+
+# ----------------------------------------------------------------------------
+# Dense
+# ----------------------------------------------------------------------------
+
+
+class Dense(Module):
+    """y = x W^T + b (``torch.nn.Linear``): ``weight`` (out, in), ``bias`` (out,).
+
+    Both are initialized as PyTorch does, U(-1/sqrt(in), 1/sqrt(in)).
+    Input (N, in_features), output (N, out_features).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
+                 dtype=None, rng=None, seed=None):
+        super().__init__()
+        self.in_features = _check_positive_int("Dense", in_features, "in_features")
+        self.out_features = _check_positive_int("Dense", out_features, "out_features")
+        dtype = check_parameter_dtype("Dense", dtype)
+        rng = _make_rng("Dense", rng, seed)
+        shape = (out_features, in_features)
+        self._add_parameter("weight", init.torch_default_weight(shape, rng=rng, dtype=dtype))
+        if bias:
+            b = init.torch_default_bias((out_features,), in_features, rng=rng, dtype=dtype)
+            self._add_parameter("bias", b)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={'bias' in self._parameters}")
+
+    def forward(self, x):
+        where = f"Dense(in_features={self.in_features}, out_features={self.out_features})"
+        weight = self._parameters["weight"]
+        check_like(where, x, weight)
+        check_rank(where, x, 2, f"(N, {self.in_features})")
+        check_axis(where, x, 1, self.in_features, "features")
+        y, self._cache = dense_forward(x, weight, self._parameters.get("bias"))
+        return y
+
+    def backward(self, dy):
+        dx, dweight, dbias = dense_backward(dy, self._require_cache())
+        _accumulate(self, "weight", dweight)
+        if dbias is not None:
+            _accumulate(self, "bias", dbias)
+        return dx
+
+
+Linear = Dense
+
+
+# ----------------------------------------------------------------------------
+# Batch normalization
+# ----------------------------------------------------------------------------
+
+
+class _BatchNorm(Module):
+    """Shared by BatchNorm1d/2d; subclasses set the accepted input ranks."""
+
+    _ranks: dict = {}  # ndim -> layout, e.g. {4: "(N, C, H, W)"}
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, *,
+                 dtype=None, rng=None, seed=None):
+        super().__init__()
+        name = type(self).__name__
+        self.num_features = _check_positive_int(name, num_features, "num_features")
+        if momentum is not None and (isinstance(momentum, bool)
+                                     or not isinstance(momentum, (int, float))):
+            raise TypeError(f"{name}: momentum must be a float or None; got {momentum!r}")
+        self.eps, self.momentum = float(eps), momentum
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        dtype = check_parameter_dtype(name, dtype)
+        rng = _make_rng(name, rng, seed)
+        shape = (num_features,)
+        if self.affine:
+            self._add_parameter("weight", init.ones(shape, rng=rng, dtype=dtype))
+            self._add_parameter("bias", init.zeros(shape, rng=rng, dtype=dtype))
+        if self.track_running_stats:
+            xp, device = rng.backend.xp, rng.backend.device
+            self._buffers["running_mean"] = init.zeros(shape, rng=rng, dtype=dtype)
+            self._buffers["running_var"] = init.ones(shape, rng=rng, dtype=dtype)
+            self._buffers["num_batches_tracked"] = xp.zeros((), dtype=xp.int64, device=device)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+    def _check_input(self, x) -> None:
+        where = f"{type(self).__name__}(num_features={self.num_features})"
+        reference_name = "weight" if self.affine else "running_mean"
+        reference = self._parameters.get("weight", self._buffers.get("running_mean"))
+        if reference is None:
+            check_float(where, x)
+        else:
+            check_like(where, x, reference, reference_name=reference_name)
+        if x.ndim not in self._ranks:
+            expected = " or ".join(f"a {n}-D {layout}" for n, layout in self._ranks.items())
+            raise ValueError(f"{where}: expected {expected} input; got shape {tuple(x.shape)}")
+        check_axis(where, x, 1, self.num_features, "channels")
+
+    def forward(self, x):
+        self._check_input(x)
+        update = self.training and self.track_running_stats
+        count = self._buffers["num_batches_tracked"] if self.track_running_stats else None
+        if update and self.momentum is None:  # cumulative average over tracked batches
+            momentum = 1.0 / (float(count) + 1.0)
+        else:
+            momentum = 0.0 if self.momentum is None else float(self.momentum)
+        running_mean = self._buffers.get("running_mean")
+        running_var = self._buffers.get("running_var")
+        y, self._cache, new_mean, new_var = batchnorm_forward(
+            x, self._parameters.get("weight"), self._parameters.get("bias"),
+            running_mean, running_var,
+            training=self.training or not self.track_running_stats,
+            momentum=momentum, eps=self.eps,
+        )
+        if update:
+            running_mean[...] = new_mean
+            running_var[...] = new_var
+            count[...] = count + 1
+        return y
+
+    def backward(self, dy):
+        dx, dweight, dbias = batchnorm_backward(dy, self._require_cache())
+        if self.affine:
+            _accumulate(self, "weight", dweight)
+            _accumulate(self, "bias", dbias)
+        return dx
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over (N, C) or (N, C, L) inputs (``torch.nn.BatchNorm1d``).
+
+    Parameters ``weight`` (ones) and ``bias`` (zeros) when ``affine``;
+    buffers ``running_mean`` (zeros), ``running_var`` (ones) and
+    ``num_batches_tracked`` (0-d int64) when ``track_running_stats``.
+    ``momentum=None`` is the cumulative moving average. See
+    :func:`npgen.functional.batchnorm.batchnorm_forward`.
+    """
+
+    _ranks = {2: "(N, C)", 3: "(N, C, L)"}
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over (N, C, H, W) inputs (``torch.nn.BatchNorm2d``); as BatchNorm1d."""
+
+    _ranks = {4: "(N, C, H, W)"}
+
+
+# ----------------------------------------------------------------------------
+# Activations
+# ----------------------------------------------------------------------------
+
+
+class _Elementwise(Module):
+    """An activation without parameters: forward/backward call one functional pair."""
+
+    def _forward(self, x):
+        raise NotImplementedError
+
+    def _backward(self, dy, cache):
+        raise NotImplementedError
+
+    def forward(self, x):
+        check_float(type(self).__name__, x)
+        y, self._cache = self._forward(x)
+        return y
+
+    def backward(self, dy):
+        return self._backward(dy, self._require_cache())
+
+
+class ReLU(_Elementwise):
+    """y = max(x, 0); the gradient at 0 is 0 (as PyTorch)."""
+
+    def _forward(self, x):
+        return act.relu_forward(x)
+
+    def _backward(self, dy, cache):
+        return act.relu_backward(dy, cache)
+
+
+class LeakyReLU(_Elementwise):
+    """y = x if x > 0 else negative_slope * x; the gradient at 0 is negative_slope."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+    def _forward(self, x):
+        return act.leaky_relu_forward(x, self.negative_slope)
+
+    def _backward(self, dy, cache):
+        return act.leaky_relu_backward(dy, cache)
+
+
+class Sigmoid(_Elementwise):
+    """y = 1 / (1 + exp(-x)), stable for any finite x."""
+
+    def _forward(self, x):
+        return act.sigmoid_forward(x)
+
+    def _backward(self, dy, cache):
+        return act.sigmoid_backward(dy, cache)
+
+
+class Tanh(_Elementwise):
+    """y = tanh(x)."""
+
+    def _forward(self, x):
+        return act.tanh_forward(x)
+
+    def _backward(self, dy, cache):
+        return act.tanh_backward(dy, cache)
+
+
+# ----------------------------------------------------------------------------
+# Dropout and reshaping
+# ----------------------------------------------------------------------------
+
+_IDENTITY = object()  # the cache of an eval-mode Dropout forward
+
+
+class Dropout(Module):
+    """Inverted dropout (``torch.nn.Dropout``): zero with probability p, scale by 1/(1-p).
+
+    The keep mask is drawn from the module's :class:`npgen.RNG`
+    (``uniform(x.shape) >= p``); in eval mode the layer is the identity.
+    """
+
+    def __init__(self, p: float = 0.5, *, rng=None, seed=None):
+        super().__init__()
+        self.p = check_dropout_probability("Dropout", p)
+        self.rng = _make_rng("Dropout", rng, seed)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+    def forward(self, x):
+        where = f"Dropout(p={self.p})"
+        xp = check_float(where, x)
+        if not self.training:
+            self._cache = _IDENTITY
+            return x
+        at, rng_at = backend_of(x), self.rng.backend
+        if at.name != rng_at.name or str(at.device) != str(rng_at.device):
+            raise TypeError(f"{where}: input is on {at.name}/{at.device} but the layer's RNG "
+                            f"draws on {rng_at.name}/{rng_at.device}; pass rng= for that backend")
+        keep = self.rng.uniform(tuple(x.shape), dtype=x.dtype) >= self.p  # bool, x's shape
+        y, self._cache = dropout_forward(x, self.p, xp.astype(keep, x.dtype))
+        return y
+
+    def backward(self, dy):
+        cache = self._require_cache()
+        return dy if cache is _IDENTITY else dropout_backward(dy, cache)
+
+
+class Flatten(Module):
+    """Merge axes ``start_dim..end_dim`` into one (``torch.nn.Flatten``)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+    def forward(self, x):
+        y, self._cache = flatten_forward(x, self.start_dim, self.end_dim)
+        return y
+
+    def backward(self, dy):
+        return flatten_backward(dy, self._require_cache())
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``sizes`` (``torch.nn.Unflatten``)."""
+
+    def __init__(self, dim: int, sizes):
+        super().__init__()
+        self.dim, self.sizes = dim, tuple(sizes)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.sizes}"
+
+    def forward(self, x):
+        y, self._cache = unflatten_forward(x, self.dim, self.sizes)
+        return y
+
+    def backward(self, dy):
+        return unflatten_backward(dy, self._require_cache())

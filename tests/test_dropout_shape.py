@@ -1,0 +1,201 @@
+"""Dropout (fixed-mask functional pair, module) and Flatten / Unflatten."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import npgen
+from npgen import nn
+from npgen.functional.dropout import dropout_backward, dropout_forward
+from npgen.functional.shape import (
+    flatten_backward,
+    flatten_forward,
+    unflatten_backward,
+    unflatten_forward,
+)
+from npgen.gradcheck import check_module, check_vjp
+from npgen.testing import strategies as nst
+
+# ----------------------------------------------------------------------------
+# Dropout
+# ----------------------------------------------------------------------------
+
+
+def _mask(shape, p, seed):
+    keep = np.random.default_rng(seed).uniform(size=shape) >= p
+    return npgen.asarray(keep.astype(np.float64))
+
+
+@given(shape=nst.shapes(1, 3, 1, 4), p=st.sampled_from([0.0, 0.25, 0.5, 0.9]),
+       seed=st.integers(0, 100), data=st.data())
+def test_dropout_vjp_with_fixed_mask(backend, shape, p, seed, data):
+    x, mask = data.draw(nst.float_arrays(shape)), _mask(shape, p, seed)
+
+    def f(x):
+        return dropout_forward(x, p, mask)[0]
+
+    def vjp(dy, x):
+        return (dropout_backward(dy, dropout_forward(x, p, mask)[1]),)
+
+    check_vjp(f, vjp, (x,), names=["x"])
+    expected = npgen.to_numpy(x) * npgen.to_numpy(mask) / (1 - p)
+    np.testing.assert_allclose(npgen.to_numpy(f(x)), expected, rtol=1e-15, atol=0)
+
+
+def test_dropout_p_one_gives_zeros_not_nan(backend):
+    x = npgen.asarray(np.ones((2, 3)), dtype="float64")
+    y, cache = dropout_forward(x, 1.0, npgen.asarray(np.zeros((2, 3)), dtype="float64"))
+    np.testing.assert_array_equal(npgen.to_numpy(y), 0.0)
+    np.testing.assert_array_equal(npgen.to_numpy(dropout_backward(x, cache)), 0.0)
+
+
+def test_dropout_module_training_draws_mask_and_scales(backend):
+    p = 0.3
+    layer = nn.Dropout(p, seed=0)
+    x = npgen.asarray(np.full((50, 40), 2.0), dtype="float64")
+    y = npgen.to_numpy(layer(x))
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], 2.0 / (1 - p), rtol=1e-15)
+    assert abs(1 - kept.mean() - p) < 0.03  # 2000 draws: ~7 standard deviations
+    dy = np.random.default_rng(1).normal(size=(50, 40))
+    dx = npgen.to_numpy(layer.backward(npgen.asarray(dy, dtype="float64")))
+    np.testing.assert_allclose(dx, np.where(kept, dy / (1 - p), 0.0), rtol=1e-15)
+    second = npgen.to_numpy(layer(x))
+    assert (second != y).any()  # a fresh mask each forward
+
+
+def test_dropout_mask_follows_the_rng(backend):
+    """The mask is rng.uniform(shape) >= p: same seed, same mask (any backend)."""
+    x = npgen.asarray(np.ones((4, 5)), dtype="float64")
+    y = npgen.to_numpy(nn.Dropout(0.5, rng=npgen.RNG(3, portable=True))(x))
+    keep = np.random.default_rng(3).uniform(size=(4, 5)) >= 0.5
+    np.testing.assert_array_equal(y, keep * 2.0)
+
+
+def test_dropout_module_eval_is_identity(backend):
+    layer = nn.Dropout(0.5, seed=0).eval()
+    x = npgen.asarray(np.random.default_rng(0).normal(size=(3, 4)), dtype="float64")
+    np.testing.assert_array_equal(npgen.to_numpy(layer(x)), npgen.to_numpy(x))
+    check_module(layer, x)
+
+
+def test_dropout_keeps_float32(backend):
+    layer = nn.Dropout(0.5, seed=0)
+    y = layer(npgen.asarray(np.ones((3, 4)), dtype="float32"))
+    assert npgen.backend.dtype_name(y.dtype) == "float32"
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, "0.5", None])
+def test_dropout_bad_probability(p):
+    with pytest.raises(ValueError, match="Dropout: dropout probability p"):
+        nn.Dropout(p)
+
+
+def test_dropout_bad_mask(backend):
+    x = npgen.asarray(np.ones((2, 3)), dtype="float64")
+    with pytest.raises(ValueError, match="dropout_forward: x and keep_mask"):
+        dropout_forward(x, 0.5, npgen.asarray(np.ones((3, 2)), dtype="float64"))
+    with pytest.raises(TypeError, match="dropout_forward: keep_mask is float32"):
+        dropout_forward(x, 0.5, npgen.asarray(np.ones((2, 3)), dtype="float32"))
+
+
+def test_dropout_rng_on_another_backend_is_an_error(backend):
+    if backend.name == "numpy":
+        pytest.skip("the layer's RNG draws on numpy")
+    with npgen.use_backend("numpy"):
+        layer = nn.Dropout(0.5, seed=0)
+    with pytest.raises(TypeError, match=r"Dropout\(p=0.5\): input is on"):
+        layer(npgen.asarray(np.ones((2, 2)), dtype="float64"))
+
+
+# ----------------------------------------------------------------------------
+# Flatten and Unflatten
+# ----------------------------------------------------------------------------
+
+
+@st.composite
+def flatten_cases(draw):
+    shape = draw(nst.shapes(1, 4, 1, 4))
+    n = len(shape)
+    start = draw(st.integers(-n, n - 1))
+    end = draw(st.integers(start % n, n - 1))
+    return shape, start, end - n * draw(st.booleans())  # end as a negative index sometimes
+
+
+@given(case=flatten_cases(), data=st.data())
+def test_flatten_vjp_and_shape(backend, case, data):
+    shape, start, end = case
+    x = data.draw(nst.float_arrays(shape))
+    check_vjp(lambda x: flatten_forward(x, start, end)[0],
+              lambda dy, x: (flatten_backward(dy, flatten_forward(x, start, end)[1]),), (x,))
+    y = flatten_forward(x, start, end)[0]
+    s, e = start % len(shape), end % len(shape)
+    expected = npgen.to_numpy(x).reshape(shape[:s] + (-1,) + shape[e + 1:])
+    np.testing.assert_array_equal(npgen.to_numpy(y), expected)
+
+
+@st.composite
+def unflatten_cases(draw):
+    shape = draw(nst.shapes(1, 3, 1, 3))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    sizes = draw(st.lists(st.integers(1, 3), min_size=1, max_size=3))
+    shape = list(shape)
+    shape[dim] = int(np.prod(sizes))
+    if draw(st.booleans()):
+        sizes[draw(st.integers(0, len(sizes) - 1))] = -1
+    return tuple(shape), dim, tuple(sizes)
+
+
+@given(case=unflatten_cases(), data=st.data())
+def test_unflatten_vjp_and_shape(backend, case, data):
+    shape, dim, sizes = case
+    x = data.draw(nst.float_arrays(shape))
+    check_vjp(lambda x: unflatten_forward(x, dim, sizes)[0],
+              lambda dy, x: (unflatten_backward(dy, unflatten_forward(x, dim, sizes)[1]),), (x,))
+    y = unflatten_forward(x, dim, sizes)[0]
+    d = dim % len(shape)
+    expected = npgen.to_numpy(x).reshape(shape[:d] + sizes + shape[d + 1:])
+    np.testing.assert_array_equal(npgen.to_numpy(y), expected)
+
+
+def test_flatten_unflatten_modules(backend):
+    x = npgen.asarray(np.random.default_rng(0).normal(size=(2, 3, 2, 2)), dtype="float64")
+    model = nn.Sequential(nn.Flatten(), nn.Unflatten(1, (3, 4)), nn.Flatten(2))
+    y = model(x)
+    assert tuple(y.shape) == (2, 3, 4)
+    np.testing.assert_array_equal(npgen.to_numpy(y), npgen.to_numpy(x).reshape(2, 3, 4))
+    check_module(model, x)
+    assert tuple(model.backward(y).shape) == (2, 3, 2, 2)
+
+
+def test_flatten_unflatten_match_torch(backend):
+    torch = pytest.importorskip("torch")
+    host = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    x = npgen.asarray(host)
+    for start, end in [(1, -1), (0, 2), (2, 3), (-3, -2)]:
+        ours = npgen.to_numpy(nn.Flatten(start, end)(x))
+        theirs = torch.nn.Flatten(start, end)(torch.from_numpy(host)).numpy()
+        np.testing.assert_array_equal(ours, theirs)
+    for dim, sizes in [(1, (3, 1)), (-1, (5, 1)), (2, (2, -1))]:
+        ours = npgen.to_numpy(nn.Unflatten(dim, sizes)(x))
+        theirs = torch.nn.Unflatten(dim, sizes)(torch.from_numpy(host)).numpy()
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_shape_errors(backend):
+    x = npgen.asarray(np.ones((2, 6)), dtype="float64")
+    with pytest.raises(ValueError, match="flatten_forward: start_dim must be an int in"):
+        nn.Flatten(2)(x)
+    with pytest.raises(ValueError, match="flatten_forward: start_dim 1 comes after end_dim 0"):
+        flatten_forward(x, 1, 0)
+    with pytest.raises(ValueError, match="unflatten_forward: sizes .* do not multiply to"):
+        nn.Unflatten(1, (4, 2))(x)
+    with pytest.raises(ValueError, match="unflatten_forward: sizes must be"):
+        unflatten_forward(x, 1, (-1, -1))
+    with pytest.raises(ValueError, match="flatten_backward: dy must have shape"):
+        flatten_backward(x, flatten_forward(npgen.asarray(np.ones((2, 5))))[1])
+    with pytest.raises(RuntimeError, match="Flatten.backward called before forward"):
+        nn.Flatten().backward(x)
