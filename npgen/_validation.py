@@ -94,3 +94,10 @@ def pair(where: str, value, name: str, minimum: int) -> tuple:
     if any(v < minimum for v in values):
         raise ValueError(f"{where}: {name} must be >= {minimum}; got {value!r}")
     return values
+
+
+def check_positive_int(where: str, value, name: str) -> int:
+    """Require a Python int >= 1 (bools refused), e.g. ``in_features``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{where}: {name} must be a positive int; got {value!r}")
+    return value

@@ -9,15 +9,14 @@ weights move between the two libraries. Unlike PyTorch, the input must be batche
 from __future__ import annotations
 
 from npgen import init
-from npgen._validation import check_axis, check_like, pair
-from npgen.backend import RNG
+from npgen._validation import check_axis, check_like, check_positive_int, pair
 from npgen.functional.conv import (
     conv2d_backward,
     conv2d_forward,
     conv_transpose2d_backward,
     conv_transpose2d_forward,
 )
-from npgen.nn.module import Module, check_parameter_dtype
+from npgen.nn.module import Module, check_parameter_dtype, make_rng
 
 __all__ = ["Conv2d", "ConvTranspose2d"]
 
@@ -35,7 +34,9 @@ class Conv2d(Module):
         Add a learned ``bias`` (C_out,).
     dtype : "float32" (default), "float64" or a dtype object
     rng : npgen.RNG, optional
-        Source of the initial weights; default ``npgen.RNG(seed)`` on the global backend.
+        Source of the initial weights; default ``npgen.RNG(seed, portable=True)``,
+        drawn on the host and copied to the global backend
+        (the same seed gives the same weights on every backend).
     seed : int, optional
 
     Notes
@@ -66,7 +67,7 @@ class Conv2d(Module):
 
     def backward(self, dy):
         dx, dweight, dbias = _named(self, conv2d_backward, dy, self._require_cache())
-        _accumulate(self, dweight, dbias)
+        self._accumulate(weight=dweight, bias=dbias)
         return dx
 
 
@@ -83,7 +84,9 @@ class ConvTranspose2d(Module):
         Add a learned ``bias`` (C_out,).
     dtype : "float32" (default), "float64" or a dtype object
     rng : npgen.RNG, optional
-        Source of the initial weights; default ``npgen.RNG(seed)`` on the global backend.
+        Source of the initial weights; default ``npgen.RNG(seed, portable=True)``,
+        drawn on the host and copied to the global backend
+        (the same seed gives the same weights on every backend).
     seed : int, optional
 
     Notes
@@ -116,7 +119,7 @@ class ConvTranspose2d(Module):
 
     def backward(self, dy):
         dx, dweight, dbias = _named(self, conv_transpose2d_backward, dy, self._require_cache())
-        _accumulate(self, dweight, dbias)
+        self._accumulate(weight=dweight, bias=dbias)
         return dx
 
 
@@ -128,10 +131,8 @@ class ConvTranspose2d(Module):
 def _set_geometry(module, where, in_channels, out_channels, kernel_size, stride, padding,
                   dilation, output_padding):
     """Validate and store the hyper-parameters as torch does (ints, (h, w) pairs)."""
-    for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{where}: {name} must be a positive int; got {value!r}")
-    module.in_channels, module.out_channels = in_channels, out_channels
+    module.in_channels = check_positive_int(where, in_channels, "in_channels")
+    module.out_channels = check_positive_int(where, out_channels, "out_channels")
     module.kernel_size = pair(where, kernel_size, "kernel_size", 1)
     module.stride = pair(where, stride, "stride", 1)
     module.padding = pair(where, padding, "padding", 0)
@@ -149,11 +150,7 @@ def _set_geometry(module, where, in_channels, out_channels, kernel_size, stride,
 def _init_parameters(module, where, weight_shape, bias, dtype, rng, seed):
     """PyTorch's defaults: weight and bias ~ U(+-1/sqrt(fan_in)), fan_in from the weight."""
     dtype = check_parameter_dtype(where, dtype)
-    if rng is not None and seed is not None:
-        raise ValueError(f"{where}: pass rng= or seed=, not both")
-    if rng is not None and not isinstance(rng, RNG):
-        raise TypeError(f"{where}: rng must be an npgen.RNG; got {type(rng).__name__}")
-    rng = RNG(seed) if rng is None else rng
+    rng = make_rng(where, rng, seed)
     module._add_parameter("weight", init.torch_default_weight(weight_shape, rng=rng, dtype=dtype))
     if bias:
         fan_in = init.fans(weight_shape)[0]
@@ -185,15 +182,6 @@ def _named(module, function, *args):
         return function(*args)
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"{_label(module)}: {exc}") from exc
-
-
-def _accumulate(module, dweight, dbias) -> None:
-    """gradients += (dweight, dbias), in place: the accumulator arrays stay the same objects."""
-    g = module._gradients["weight"]
-    g[...] = g + dweight
-    if dbias is not None:
-        g = module._gradients["bias"]
-        g[...] = g + dbias
 
 
 def _extra_repr(module) -> str:

@@ -11,8 +11,8 @@ of ``torch.nn``.
 from __future__ import annotations
 
 from npgen import init
-from npgen._validation import check_axis, check_float, check_like, check_rank
-from npgen.backend import RNG, backend_of
+from npgen._validation import check_axis, check_float, check_like, check_positive_int, check_rank
+from npgen.backend import backend_of
 from npgen.functional import activations as act
 from npgen.functional.batchnorm import batchnorm_backward, batchnorm_forward
 from npgen.functional.dense import dense_backward, dense_forward
@@ -23,7 +23,7 @@ from npgen.functional.shape import (
     unflatten_backward,
     unflatten_forward,
 )
-from npgen.nn.module import Module, check_parameter_dtype
+from npgen.nn.module import Module, check_parameter_dtype, make_rng
 
 __all__ = [
     "BatchNorm1d",
@@ -38,27 +38,6 @@ __all__ = [
     "Tanh",
     "Unflatten",
 ]
-
-
-def _make_rng(where: str, rng, seed) -> RNG:
-    """The module's RNG: ``rng`` if given, else a new one seeded with ``seed`` (global backend)."""
-    if rng is not None and seed is not None:
-        raise ValueError(f"{where}: pass rng= or seed=, not both")
-    if rng is not None and not isinstance(rng, RNG):
-        raise TypeError(f"{where}: rng must be an npgen.RNG; got {type(rng).__name__}")
-    return rng if rng is not None else RNG(seed)
-
-
-def _check_positive_int(where: str, value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{where}: {name} must be a positive int; got {value!r}")
-    return value
-
-
-def _accumulate(module: Module, name: str, value) -> None:
-    """gradients[name] += value, in place (the array object stays the same)."""
-    g = module._gradients[name]
-    g[...] = g + value
 
 
 # ----------------------------------------------------------------------------
@@ -76,10 +55,10 @@ class Dense(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
                  dtype=None, rng=None, seed=None):
         super().__init__()
-        self.in_features = _check_positive_int("Dense", in_features, "in_features")
-        self.out_features = _check_positive_int("Dense", out_features, "out_features")
+        self.in_features = check_positive_int("Dense", in_features, "in_features")
+        self.out_features = check_positive_int("Dense", out_features, "out_features")
         dtype = check_parameter_dtype("Dense", dtype)
-        rng = _make_rng("Dense", rng, seed)
+        rng = make_rng("Dense", rng, seed)
         shape = (out_features, in_features)
         self._add_parameter("weight", init.torch_default_weight(shape, rng=rng, dtype=dtype))
         if bias:
@@ -101,9 +80,7 @@ class Dense(Module):
 
     def backward(self, dy):
         dx, dweight, dbias = dense_backward(dy, self._require_cache())
-        _accumulate(self, "weight", dweight)
-        if dbias is not None:
-            _accumulate(self, "bias", dbias)
+        self._accumulate(weight=dweight, bias=dbias)
         return dx
 
 
@@ -125,23 +102,23 @@ class _BatchNorm(Module):
                  dtype=None, rng=None, seed=None):
         super().__init__()
         name = type(self).__name__
-        self.num_features = _check_positive_int(name, num_features, "num_features")
+        self.num_features = check_positive_int(name, num_features, "num_features")
         if momentum is not None and (isinstance(momentum, bool)
                                      or not isinstance(momentum, (int, float))):
             raise TypeError(f"{name}: momentum must be a float or None; got {momentum!r}")
         self.eps, self.momentum = float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         dtype = check_parameter_dtype(name, dtype)
-        rng = _make_rng(name, rng, seed)
+        rng = make_rng(name, rng, seed)
         shape = (num_features,)
         if self.affine:
             self._add_parameter("weight", init.ones(shape, rng=rng, dtype=dtype))
             self._add_parameter("bias", init.zeros(shape, rng=rng, dtype=dtype))
         if self.track_running_stats:
             xp, device = rng.backend.xp, rng.backend.device
-            self._buffers["running_mean"] = init.zeros(shape, rng=rng, dtype=dtype)
-            self._buffers["running_var"] = init.ones(shape, rng=rng, dtype=dtype)
-            self._buffers["num_batches_tracked"] = xp.zeros((), dtype=xp.int64, device=device)
+            self._add_buffer("running_mean", init.zeros(shape, rng=rng, dtype=dtype))
+            self._add_buffer("running_var", init.ones(shape, rng=rng, dtype=dtype))
+            self._add_buffer("num_batches_tracked", xp.zeros((), dtype=xp.int64, device=device))
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
@@ -185,8 +162,7 @@ class _BatchNorm(Module):
     def backward(self, dy):
         dx, dweight, dbias = batchnorm_backward(dy, self._require_cache())
         if self.affine:
-            _accumulate(self, "weight", dweight)
-            _accumulate(self, "bias", dbias)
+            self._accumulate(weight=dweight, bias=dbias)
         return dx
 
 
@@ -296,7 +272,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, *, rng=None, seed=None):
         super().__init__()
         self.p = check_dropout_probability("Dropout", p)
-        self.rng = _make_rng("Dropout", rng, seed)
+        self.rng = make_rng("Dropout", rng, seed)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

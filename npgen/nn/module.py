@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import array_api_compat
 
-from npgen.backend import asarray, backend_of, dtype_name, to_numpy
+from npgen.backend import RNG, asarray, backend_of, dtype_name, to_numpy
 
 
 class Module:
@@ -57,6 +57,20 @@ class Module:
         xp = array_api_compat.array_namespace(value)
         self._parameters[name] = value
         self._gradients[name] = xp.zeros_like(value)
+
+    def _add_buffer(self, name: str, value) -> None:
+        """Register state that is saved but not trained (e.g. ``running_mean``)."""
+        self._buffers[name] = value
+
+    def _accumulate(self, **gradients) -> None:
+        """gradients()[name] += value, in place (the accumulator stays the same array).
+
+        ``None`` values (e.g. ``dbias`` of a layer without bias) are skipped.
+        """
+        for name, value in gradients.items():
+            if value is not None:
+                g = self._gradients[name]
+                g[...] = g + value
 
     def _add_child(self, name: str, module: Module) -> None:
         self._children[name] = module
@@ -197,3 +211,16 @@ def check_parameter_dtype(where: str, dtype) -> str:
     if name not in ("float32", "float64"):
         raise TypeError(f"{where}: dtype must be float32 or float64; got {dtype!r}")
     return name
+
+
+def make_rng(where: str, rng, seed) -> RNG:
+    """A constructor's RNG: ``rng`` if given, else ``RNG(seed, portable=True)``.
+
+    Portable draws happen on the host, so a given ``seed`` initializes a layer
+    with the same numbers on every backend.
+    """
+    if rng is not None and seed is not None:
+        raise ValueError(f"{where}: pass rng= or seed=, not both")
+    if rng is not None and not isinstance(rng, RNG):
+        raise TypeError(f"{where}: rng must be an npgen.RNG; got {type(rng).__name__}")
+    return rng if rng is not None else RNG(seed, portable=True)
