@@ -1,16 +1,17 @@
-"""The ``npgen`` command: one subcommand per task, each a small function.
+"""The ``npgen`` command: one subcommand per module in :mod:`npgen.commands`.
 
-Every subcommand that computes takes ``--backend`` (and ``--device``); the
-backend is set once, here, before the subcommand runs.
+Every subcommand takes ``--backend`` (and ``--device``); the backend is set
+once, here, before the subcommand runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable
 
 import npgen
+from npgen.commands import COMMANDS
 
 
 def _add_backend_options(parser: argparse.ArgumentParser) -> None:
@@ -21,32 +22,6 @@ def _add_backend_options(parser: argparse.ArgumentParser) -> None:
                              "(array_api_strict), 0 (cupy)")
 
 
-def _cmd_info(args: argparse.Namespace) -> int:
-    """Print the version and which backends can be used on this machine."""
-    import importlib.util
-
-    print(f"npgen {npgen.__version__}")
-    for name in npgen.BACKEND_NAMES:
-        if importlib.util.find_spec(name) is None:
-            status = "not installed"
-        else:
-            try:
-                with npgen.use_backend(name):
-                    status = "available"
-            except (ImportError, RuntimeError) as exc:
-                status = f"unusable: {exc}"
-        print(f"  {name:17s} {status}")
-    print(f"current: {npgen.get_backend()}")
-    return 0
-
-
-# name -> (help, function adding arguments, function running the command).
-# Later subcommands register themselves here (see _register_optional below).
-COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
-    "info": ("show the version and the usable backends", lambda p: None, _cmd_info),
-}
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="npgen",
@@ -55,11 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"npgen {npgen.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (help_text, add_arguments, run) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
+    for name in COMMANDS:
+        module = importlib.import_module(f"npgen.commands.{name.replace('-', '_')}")
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         _add_backend_options(command)
-        add_arguments(command)
-        command.set_defaults(run=run)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
     return parser
 
 
