@@ -110,7 +110,7 @@ def _split(value, key: str, arrays: dict[str, np.ndarray]):
         host = to_numpy(value)  # the one crossing from a backend to the host
         if host.dtype.hasobject:
             raise TypeError(f"save_checkpoint: {key!r} is an object array; cannot be saved")
-        arrays[key] = np.ascontiguousarray(host)
+        arrays[key] = np.asarray(host, order="C")  # (ascontiguousarray would make 0-d 1-d)
         return {_ARRAY_REF: key}
     if isinstance(value, (list, tuple)):
         return [_split(item, f"{key}/{i}", arrays) for i, item in enumerate(value)]
