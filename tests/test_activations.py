@@ -159,3 +159,11 @@ def test_activations_match_torch(backend, name):
     # torch's sigmoid/tanh gradients y(1-y), 1-y^2 round to 0 where ours keep relative
     # precision (|x| >= 80): compare those where torch's are representable
     np.testing.assert_allclose(npgen.to_numpy(dx), xt.grad.numpy(), rtol=1e-12, atol=1e-30)
+
+
+@pytest.mark.parametrize("name", sorted(PAIRS))
+def test_activations_propagate_nan(backend, name):
+    """A NaN input gives a NaN output (as torch does), so divergence is never hidden."""
+    x = npgen.asarray(np.array([np.nan, -1.0, 1.0]), dtype="float64")
+    y = npgen.to_numpy(PAIRS[name][0](x)[0])
+    assert np.isnan(y[0]) and np.isfinite(y[1:]).all()

@@ -49,10 +49,10 @@ class ReLUCache(NamedTuple):
 
 
 def relu_forward(x):
-    """y = max(x, 0); returns ``(y, ReLUCache)``."""
+    """y = max(x, 0); returns ``(y, ReLUCache)``. NaN stays NaN, as in ``torch.relu``."""
     xp = check_float("relu_forward", x)
-    positive = x > 0
-    return xp.where(positive, x, xp.zeros_like(x)), ReLUCache(positive=positive)
+    y = xp.where(x < 0, xp.zeros_like(x), x)  # `x < 0` is False for NaN: it propagates
+    return y, ReLUCache(positive=x > 0)
 
 
 def relu_backward(dy, cache: ReLUCache):
