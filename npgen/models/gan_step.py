@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 import array_api_compat
 
+from npgen.functional.activations import sigmoid_forward
 from npgen.losses.basic import bce_with_logits
 from npgen.losses.gan import gan_generator_loss
 
@@ -62,8 +63,9 @@ def _targets(logits, value: float):
 
 
 def _mean_probability(logits):
+    """mean(sigmoid(logits)), in the stable form (no overflow for any finite logit)."""
     xp = array_api_compat.array_namespace(logits)
-    return xp.mean(1.0 / (1.0 + xp.exp(-logits)))
+    return xp.mean(sigmoid_forward(logits)[0])
 
 
 def discriminator_loss_and_backward(discriminator, real, fake,
