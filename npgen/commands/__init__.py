@@ -6,4 +6,11 @@ A command module defines ``HELP`` (one line), ``add_arguments(parser)`` and
 
 COMMANDS = [
     "info",
+    "gradcheck",
+    "bench",
+    "export-reference",
+    "compare",
+    "demo",
+    "train",
+    "sample",
 ]

@@ -233,7 +233,7 @@ def _conv2d(x, weight, bias, stride, padding, dilation, out_size):
     cols = _im2col(x_pad, tuple(weight.shape[2:]), stride, dilation, out_size)  # (C_in*kh*kw, M)
     y = xp.reshape(weight, (c_out, cols.shape[0])) @ cols  # (C_out, M)
     if bias is not None:
-        y = y + xp.reshape(bias, (c_out, 1))  # (C_out, M)
+        y += xp.reshape(bias, (c_out, 1))  # (C_out, M), in place: y is a fresh product
     y = xp.reshape(y, (c_out, batch, *out_size))  # (C_out, N, H_out, W_out)
     return xp.permute_dims(y, (1, 0, 2, 3)), cols  # (N, C_out, H_out, W_out)
 
