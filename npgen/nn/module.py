@@ -69,8 +69,7 @@ class Module:
         """
         for name, value in gradients.items():
             if value is not None:
-                g = self._gradients[name]
-                g[...] = g + value
+                self._gradients[name] += value  # in place: no temporary, same array object
 
     def _add_child(self, name: str, module: Module) -> None:
         self._children[name] = module
