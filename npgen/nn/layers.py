@@ -272,7 +272,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, *, rng=None, seed=None):
         super().__init__()
         self.p = check_dropout_probability("Dropout", p)
-        self.rng = make_rng("Dropout", rng, seed)
+        self.rng = make_rng("Dropout", rng, seed, portable=False)  # masks drawn on the device
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -212,14 +212,16 @@ def check_parameter_dtype(where: str, dtype) -> str:
     return name
 
 
-def make_rng(where: str, rng, seed) -> RNG:
-    """A constructor's RNG: ``rng`` if given, else ``RNG(seed, portable=True)``.
+def make_rng(where: str, rng, seed, *, portable: bool = True) -> RNG:
+    """A constructor's RNG: ``rng`` if given, else ``RNG(seed, portable=portable)``.
 
     Portable draws happen on the host, so a given ``seed`` initializes a layer
-    with the same numbers on every backend.
+    with the same numbers on every backend (the default, for initial weights).
+    Layers that draw at every step (Dropout) pass ``portable=False`` to draw on
+    the device.
     """
     if rng is not None and seed is not None:
         raise ValueError(f"{where}: pass rng= or seed=, not both")
     if rng is not None and not isinstance(rng, RNG):
         raise TypeError(f"{where}: rng must be an npgen.RNG; got {type(rng).__name__}")
-    return rng if rng is not None else RNG(seed, portable=True)
+    return rng if rng is not None else RNG(seed, portable=portable)
