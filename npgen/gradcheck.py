@@ -103,7 +103,8 @@ class GradcheckReport:
         failed = [c for c in self.checks if not c.ok]
         if not failed:
             return None
-        return max(failed, key=lambda c: float("inf") if c.problem else c.abs_err / c.tolerance)
+        return max(failed, key=lambda c: float("inf") if c.problem or c.tolerance == 0
+                   else c.abs_err / c.tolerance)
 
     @property
     def max_rel_err(self) -> float:
@@ -171,7 +172,14 @@ def numerical_gradient(f: Callable, x, eps: float = DEFAULT_EPS):
     -------
     array, x's shape, float64, in x's namespace and on x's device.
     """
+    _check_eps(eps)
     x64 = _float64_copy(x)
+    value = f(x64)
+    if hasattr(value, "dtype") and dtype_name(value.dtype) != "float64":
+        raise TypeError(
+            f"numerical_gradient: f returned {dtype_name(value.dtype)} for a float64 input; "
+            "central differences need f to compute in float64"
+        )
     return asarray(_numerical_gradient_host(f, x64, eps), backend=backend_of(x64))
 
 
@@ -180,9 +188,20 @@ def numerical_gradient(f: Callable, x, eps: float = DEFAULT_EPS):
 # ----------------------------------------------------------------------------
 
 
-def _tolerances(rtol, atol):
+def _tolerances(rtol, atol, eps):
+    """The defaults filled in; negative tolerances or a non-positive step are refused."""
     default_rtol, default_atol = DEFAULT_TOLERANCES["float64"]
-    return (default_rtol if rtol is None else rtol), (default_atol if atol is None else atol)
+    rtol = default_rtol if rtol is None else float(rtol)
+    atol = default_atol if atol is None else float(atol)
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"gradcheck: rtol and atol must be >= 0; got rtol={rtol}, atol={atol}")
+    _check_eps(eps)
+    return rtol, atol
+
+
+def _check_eps(eps) -> None:
+    if not eps > 0:
+        raise ValueError(f"gradcheck: the step eps must be > 0; got {eps!r}")
 
 
 def _compare(name: str, analytic, numeric_host, rtol: float, atol: float) -> InputCheck:
@@ -201,7 +220,9 @@ def _compare(name: str, analytic, numeric_host, rtol: float, atol: float) -> Inp
         return InputCheck(name, shape, ok=True, elements=0)
     abs_err = abs(a - n)
     tolerance = atol + rtol * abs(n)
-    ratio = abs_err / tolerance
+    # error / tolerance, with 0/0 = 0 (exact agreement under a zero tolerance) and NaN -> inf
+    ratio = abs_err / (tolerance + (tolerance == 0))
+    ratio[(tolerance == 0) & (abs_err > 0)] = float("inf")
     ratio[~(abs_err == abs_err)] = float("inf")  # NaN in the analytic gradient always fails
     j = int(ratio.argmax())
     index = tuple(int(i) for i in _unravel(j, shape))
@@ -275,7 +296,7 @@ def check_vjp(
     raise_exception : bool
         Raise :class:`GradcheckError` on failure (default) or return the report.
     """
-    rtol, atol = _tolerances(rtol, atol)
+    rtol, atol = _tolerances(rtol, atol, eps)
     names = list(names) if names is not None else [f"x{i}" for i in range(len(inputs))]
     notes = []
     if any(_is_float(x) and dtype_name(x.dtype) == "float32" for x in inputs):
@@ -312,6 +333,12 @@ def check_vjp(
 
         numeric = _numerical_gradient_host(projected, x, eps)
         checks.append(_compare(names[i], grads[i], numeric, rtol, atol))
+    if not checks:
+        raise ValueError(
+            "check_vjp: nothing to check: no floating input with a gradient"
+            + (f" among wrt={list(wrt)} (there are {len(inputs)} inputs)" if wrt is not None
+               else " (the vjp returned None for every floating input)")
+        )
     return _finish(GradcheckReport(checks, rtol, atol, eps, notes), raise_exception)
 
 
@@ -337,7 +364,7 @@ def check_module(
     With ``check_accumulation`` it also verifies that a second backward ADDS
     to the parameter gradients (two backwards give twice the gradient).
     """
-    rtol, atol = _tolerances(rtol, atol)
+    rtol, atol = _tolerances(rtol, atol, eps)
     label = type(module).__name__
     params = module.parameters()
     for key, p in params.items():

@@ -240,3 +240,44 @@ def test_check_module_catches_wrong_parameter_gradients(backend, bug):
 def test_check_module_refuses_float32_modules(backend):
     with pytest.raises(TypeError, match="dtype='float64'"):
         check_module(_Scale(4, dtype="float32"), _x())
+
+
+# ---------------------------------------------------------------------------
+# The checker's own arguments
+# ---------------------------------------------------------------------------
+
+
+def test_zero_tolerance_passes_exact_zeros_and_fails_any_error(backend):
+    """atol=0: elements that are exactly 0 on both sides (dead ReLUs) pass, 0/0 is not NaN."""
+    xp = backend.xp
+    x = npgen.asarray(np.array([-1.0, 0.5, 2.0]), dtype="float64")
+    relu = lambda v: xp.where(v > 0, v, 0.0 * v)  # noqa: E731
+    exact = lambda dy, v: (xp.where(v > 0, dy, 0.0 * dy),)  # noqa: E731
+    assert check_vjp(relu, exact, (x,), atol=0.0, rtol=1e-6).ok
+    report = check_vjp(relu, lambda dy, v: (exact(dy, v)[0] + 1e-3,), (x,), atol=0.0,
+                       raise_exception=False)
+    assert not report.ok and report.worst.index == (0,)  # the dead unit, tolerance 0
+
+
+@pytest.mark.parametrize("options", [{"rtol": -1.0}, {"atol": -1e-9}, {"eps": 0.0},
+                                     {"eps": -1e-6}])
+def test_bad_checker_options_are_refused(backend, options):
+    with pytest.raises(ValueError, match="gradcheck"):
+        check_vjp(_f, _vjp, _inputs(), **options)
+
+
+def test_a_check_with_nothing_to_check_is_an_error(backend):
+    a, b = _inputs()
+    with pytest.raises(ValueError, match="nothing to check"):
+        check_vjp(_f, lambda dy, a, b: (None, None), (a, b))
+    with pytest.raises(ValueError, match="wrt"):
+        check_vjp(_f, _vjp, (a, b), wrt=[5])
+
+
+def test_numerical_gradient_refuses_an_f_computing_in_float32(backend):
+    xp = backend.xp
+    x = _inputs()[0]
+    with pytest.raises(TypeError, match="float64"):
+        numerical_gradient(lambda v: xp.sum(xp.astype(v, xp.float32) ** 2), x)
+    with pytest.raises(ValueError, match="eps"):
+        numerical_gradient(lambda v: xp.sum(v), x, eps=0.0)

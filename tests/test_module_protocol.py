@@ -314,3 +314,65 @@ def test_dcgan_state_dict_keys_match_torch(backend):
         for key, p in reference.named_parameters():
             _close(model.gradients()[key], p.grad.numpy(), tol=1e-10)
         z = ref_out.detach().numpy()  # the generator's images feed the discriminator
+
+
+# ----------------------------------------------------------------------------
+# The contract: every constructor takes dtype= and rng=/seed=
+# ----------------------------------------------------------------------------
+
+_PARAMETERLESS = {
+    "ReLU": lambda **kw: nn.ReLU(**kw),
+    "LeakyReLU": lambda **kw: nn.LeakyReLU(0.2, **kw),
+    "Sigmoid": lambda **kw: nn.Sigmoid(**kw),
+    "Tanh": lambda **kw: nn.Tanh(**kw),
+    "Flatten": lambda **kw: nn.Flatten(**kw),
+    "Unflatten": lambda **kw: nn.Unflatten(1, (2, 3), **kw),
+    "Sequential": lambda **kw: nn.Sequential(nn.ReLU(), **kw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_PARAMETERLESS))
+def test_every_constructor_takes_dtype_rng_and_seed(name):
+    make = _PARAMETERLESS[name]
+    for options in ({"dtype": "float64"}, {"dtype": "float32", "seed": 3},
+                    {"rng": npgen.RNG(0)}):
+        assert isinstance(make(**options), nn.Module)
+    with pytest.raises(TypeError, match=name):
+        make(dtype="int8")
+    with pytest.raises(ValueError, match="not both"):
+        make(rng=npgen.RNG(0), seed=1)
+
+
+def test_load_state_dict_accepts_lists_and_scalars(backend):
+    layer = nn.BatchNorm1d(2, dtype="float64")
+    state = {"weight": [2.0, 3.0], "bias": [0.0, 1.0], "running_mean": [0.5, 0.5],
+             "running_var": [1.0, 4.0], "num_batches_tracked": 5}
+    layer.load_state_dict(state)
+    assert npgen.to_numpy(layer.parameters()["weight"]).tolist() == [2.0, 3.0]
+    assert int(npgen.to_numpy(layer.buffers()["num_batches_tracked"])) == 5
+
+
+def test_load_state_dict_may_omit_num_batches_tracked_as_in_torch(backend):
+    layer = nn.BatchNorm2d(3, dtype="float64")
+    state = {k: v for k, v in layer.state_dict().items() if k != "num_batches_tracked"}
+    layer.load_state_dict(state)  # strict, yet accepted: PyTorch accepts it too
+    with pytest.raises(KeyError, match="running_var"):
+        layer.load_state_dict({k: v for k, v in state.items() if k != "running_var"})
+
+
+def test_load_state_dict_refuses_a_non_dict(backend):
+    with pytest.raises(TypeError, match="expected a dict"):
+        nn.Dense(2, 2).load_state_dict([1, 2])
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Dense(3, 2), lambda: nn.BatchNorm1d(2),
+                                  lambda: nn.Sigmoid(), lambda: nn.Tanh()],
+                         ids=["Dense", "BatchNorm1d", "Sigmoid", "Tanh"])
+def test_backward_refuses_a_dy_of_another_dtype(backend, make):
+    """A float64 dy into a float32 layer is an error, never a silent cast into float32."""
+    layer = make()
+    features = 3 if isinstance(layer, nn.Dense) else 2
+    y = layer(npgen.asarray(np.random.default_rng(0).normal(size=(4, features)),
+                            dtype="float32"))
+    with pytest.raises(TypeError, match="dy is float64"):
+        layer.backward(npgen.asarray(np.ones(tuple(y.shape)), dtype="float64"))

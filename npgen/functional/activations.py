@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from npgen._validation import check_float, check_same_shape, namespace
+from npgen._validation import check_float, check_like, check_same_shape, namespace
 
 __all__ = [
     "LeakyReLUCache",
@@ -34,9 +34,12 @@ __all__ = [
 
 
 def _check_dy(where: str, dy, reference):
-    namespace(where, dy, reference)
+    """dy: a float array of the forward's shape (and of its dtype, when the cache is float)."""
+    xp = namespace(where, dy, reference)
     check_float(where, dy, "dy")
     check_same_shape(where, dy, reference, "dy", "the forward output")
+    if xp.isdtype(reference.dtype, "real floating"):
+        check_like(where, dy, reference, "dy", "forward output")
 
 
 # ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from npgen._validation import check_float, namespace
+from npgen._validation import check_float, check_like, namespace
 
 __all__ = ["BatchNormCache", "batchnorm_backward", "batchnorm_forward"]
 
@@ -139,6 +139,7 @@ def batchnorm_backward(dy, cache: BatchNormCache):
     dweight, dbias : arrays (C,), or None for an absent weight / bias
     """
     xp = namespace("batchnorm_backward", dy, cache.xhat)
+    check_like("batchnorm_backward", dy, cache.xhat, "dy", "input")  # no silent casts
     if tuple(dy.shape) != tuple(cache.xhat.shape):
         raise ValueError(f"batchnorm_backward: dy must have shape {tuple(cache.xhat.shape)}; "
                          f"got {tuple(dy.shape)}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from npgen._validation import check_float, check_rank, namespace
+from npgen._validation import check_float, check_like, check_rank, namespace
 
 __all__ = ["DenseCache", "dense_backward", "dense_forward"]
 
@@ -75,6 +75,7 @@ def dense_backward(dy, cache: DenseCache):
     dbias : array (C_out,) or None when the forward had no bias
     """
     xp = namespace("dense_backward", dy, cache.x)
+    check_like("dense_backward", dy, cache.weight, "dy", "weight")  # no silent casts
     if tuple(dy.shape) != (cache.x.shape[0], cache.weight.shape[0]):
         raise ValueError(
             f"dense_backward: dy must have shape {(cache.x.shape[0], cache.weight.shape[0])}; "

@@ -23,7 +23,12 @@ from npgen.functional.shape import (
     unflatten_backward,
     unflatten_forward,
 )
-from npgen.nn.module import Module, check_parameter_dtype, make_rng
+from npgen.nn.module import (
+    Module,
+    check_construction_options,
+    check_parameter_dtype,
+    make_rng,
+)
 
 __all__ = [
     "BatchNorm1d",
@@ -191,7 +196,15 @@ class BatchNorm2d(_BatchNorm):
 
 
 class _Elementwise(Module):
-    """An activation without parameters: forward/backward call one functional pair."""
+    """An activation without parameters: forward/backward call one functional pair.
+
+    ``dtype=``, ``rng=`` and ``seed=`` are accepted (every constructor takes them)
+    and validated; there is nothing to create with them.
+    """
+
+    def __init__(self, *, dtype=None, rng=None, seed=None):
+        super().__init__()
+        check_construction_options(type(self).__name__, dtype, rng, seed)
 
     def _forward(self, x):
         raise NotImplementedError
@@ -221,8 +234,8 @@ class ReLU(_Elementwise):
 class LeakyReLU(_Elementwise):
     """y = x if x > 0 else negative_slope * x; the gradient at 0 is negative_slope."""
 
-    def __init__(self, negative_slope: float = 0.01):
-        super().__init__()
+    def __init__(self, negative_slope: float = 0.01, *, dtype=None, rng=None, seed=None):
+        super().__init__(dtype=dtype, rng=rng, seed=seed)
         self.negative_slope = float(negative_slope)
 
     def extra_repr(self) -> str:
@@ -269,8 +282,9 @@ class Dropout(Module):
     (``uniform(x.shape) >= p``); in eval mode the layer is the identity.
     """
 
-    def __init__(self, p: float = 0.5, *, rng=None, seed=None):
+    def __init__(self, p: float = 0.5, *, dtype=None, rng=None, seed=None):
         super().__init__()
+        check_construction_options("Dropout", dtype, None, None)  # the mask takes x's dtype
         self.p = check_dropout_probability("Dropout", p)
         self.rng = make_rng("Dropout", rng, seed, portable=False)  # masks drawn on the device
 
@@ -299,8 +313,10 @@ class Dropout(Module):
 class Flatten(Module):
     """Merge axes ``start_dim..end_dim`` into one (``torch.nn.Flatten``)."""
 
-    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1, *, dtype=None, rng=None,
+                 seed=None):
         super().__init__()
+        check_construction_options("Flatten", dtype, rng, seed)
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def extra_repr(self) -> str:
@@ -317,8 +333,9 @@ class Flatten(Module):
 class Unflatten(Module):
     """Split axis ``dim`` into ``sizes`` (``torch.nn.Unflatten``)."""
 
-    def __init__(self, dim: int, sizes):
+    def __init__(self, dim: int, sizes, *, dtype=None, rng=None, seed=None):
         super().__init__()
+        check_construction_options("Unflatten", dtype, rng, seed)
         self.dim, self.sizes = dim, tuple(sizes)
 
     def extra_repr(self) -> str:

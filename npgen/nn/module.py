@@ -16,6 +16,8 @@ expose their arrays under dotted PyTorch-style keys (``0.weight``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import array_api_compat
 
 from npgen.backend import RNG, asarray, backend_of, dtype_name, to_numpy
@@ -128,15 +130,20 @@ class Module:
         """
         targets = {**self._collect("_parameters"), **self._collect("_buffers")}
         where = f"{self._name()}.load_state_dict"
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{where}: expected a dict name -> array; got {type(state).__name__}")
         if strict:
-            missing = sorted(set(targets) - set(state))
+            # As PyTorch: a state dict from before batch norm counted its batches may omit
+            # num_batches_tracked (the counter then keeps its value).
+            missing = sorted(k for k in set(targets) - set(state)
+                             if k.rsplit(".", 1)[-1] != "num_batches_tracked")
             unexpected = sorted(set(state) - set(targets))
             if missing or unexpected:
                 raise KeyError(f"{where}: missing keys {missing}, unexpected keys {unexpected}")
         for key, value in state.items():
             if key not in targets:
                 continue
-            target = targets[key]
+            target, value = targets[key], to_numpy(value)  # lists and scalars too
             if tuple(value.shape) != tuple(target.shape):
                 raise ValueError(
                     f"{where}: {key!r} has shape {tuple(value.shape)}, the module expects "
@@ -175,8 +182,9 @@ class Sequential(Module):
     ``1.running_mean``, exactly as in ``torch.nn.Sequential``.
     """
 
-    def __init__(self, *modules: Module):
+    def __init__(self, *modules: Module, dtype=None, rng=None, seed=None):
         super().__init__()
+        check_construction_options("Sequential", dtype, rng, seed)  # nothing of its own to create
         for i, module in enumerate(modules):
             if not isinstance(module, Module):
                 raise TypeError(
@@ -212,6 +220,19 @@ def check_parameter_dtype(where: str, dtype) -> str:
     return name
 
 
+def check_construction_options(where: str, dtype=None, rng=None, seed=None) -> None:
+    """Validate ``dtype=``, ``rng=``, ``seed=`` of a module without parameters.
+
+    Every constructor takes them (one interface for all layers, as the contract
+    says); a module that creates no arrays only checks that they are valid.
+    """
+    check_parameter_dtype(where, dtype)
+    if rng is not None and seed is not None:
+        raise ValueError(f"{where}: pass rng= or seed=, not both")
+    if rng is not None and not isinstance(rng, RNG):
+        raise TypeError(f"{where}: rng must be an npgen.RNG; got {type(rng).__name__}")
+
+
 def make_rng(where: str, rng, seed, *, portable: bool = True) -> RNG:
     """A constructor's RNG: ``rng`` if given, else ``RNG(seed, portable=portable)``.
 
@@ -220,8 +241,5 @@ def make_rng(where: str, rng, seed, *, portable: bool = True) -> RNG:
     Layers that draw at every step (Dropout) pass ``portable=False`` to draw on
     the device.
     """
-    if rng is not None and seed is not None:
-        raise ValueError(f"{where}: pass rng= or seed=, not both")
-    if rng is not None and not isinstance(rng, RNG):
-        raise TypeError(f"{where}: rng must be an npgen.RNG; got {type(rng).__name__}")
+    check_construction_options(where, None, rng, seed)
     return rng if rng is not None else RNG(seed, portable=portable)
