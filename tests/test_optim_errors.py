@@ -101,7 +101,7 @@ def test_bad_hyperparameters(backend, make, match):
 
 
 @pytest.mark.parametrize("make, error, match", [
-    (lambda p: SGD(p, lr="0.1"), TypeError, "SGD: lr must be a Python number"),
+    (lambda p: SGD(p, lr="0.1"), TypeError, "SGD: lr must be a real number"),
     (lambda p: SGD(p, lr=0.1, momentum=0.9, nesterov=1), TypeError, "nesterov must be True"),
     (lambda p: Adam(p, betas=0.9), TypeError, "Adam: betas must be a pair"),
     (lambda p: Adam(p, amsgrad="yes"), TypeError, "Adam: amsgrad must be True or False"),
@@ -187,7 +187,7 @@ def test_clip_grad_norm_bad_input(backend):
         clip_grad_norm({}, 1.0)
     with pytest.raises(ValueError, match="clip_grad_norm: max_norm must be >= 0"):
         clip_grad_norm(_grads(), -1.0)
-    with pytest.raises(TypeError, match="clip_grad_norm: max_norm must be a Python number"):
+    with pytest.raises(TypeError, match="clip_grad_norm: max_norm must be a real number"):
         clip_grad_norm(_grads(), "1")
     mixed = [_grads()["w"], _grads("float32")["b"]]
     with pytest.raises(TypeError, match="clip_grad_norm: gradient 1 is float32"):

@@ -15,6 +15,7 @@ A flat dict of arrays and scalars goes straight into ``np.savez``.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 
 from npgen._validation import check_float, check_like, describe
@@ -23,8 +24,8 @@ from npgen.backend import asarray, backend_of, dtype_name, to_numpy
 
 def check_nonnegative(where: str, name: str, value) -> float:
     """A finite float >= 0 (booleans and non-numbers are TypeErrors)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{where}: {name} must be a Python number; got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a real number; got {value!r}")
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{where}: {name} must be a finite number >= 0; got {value!r}")
     return float(value)

@@ -46,7 +46,7 @@ def clip_grad_norm(grads, max_norm):
     if not arrays:
         raise ValueError(f"{where}: got no gradients")
     if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)):
-        raise TypeError(f"{where}: max_norm must be a Python number; got {max_norm!r}")
+        raise TypeError(f"{where}: max_norm must be a real number; got {max_norm!r}")
     if math.isnan(max_norm) or max_norm < 0:
         raise ValueError(f"{where}: max_norm must be >= 0; got {max_norm!r}")
     for i, g in enumerate(arrays):

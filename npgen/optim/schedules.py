@@ -26,7 +26,7 @@ def _check_int(where: str, name: str, value, minimum: int) -> int:
 
 def _check_lr(where: str, name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{where}: {name} must be a Python number; got {value!r}")
+        raise TypeError(f"{where}: {name} must be a real number; got {value!r}")
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{where}: {name} must be a finite number >= 0; got {value!r}")
     return float(value)

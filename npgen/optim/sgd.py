@@ -42,7 +42,7 @@ def check_sgd_hyper(where, lr, momentum, dampening, nesterov, weight_decay) -> N
     check_nonnegative(where, "weight_decay", weight_decay)
     check_flag(where, "nesterov", nesterov)
     if isinstance(dampening, bool) or not isinstance(dampening, (int, float)):
-        raise TypeError(f"{where}: dampening must be a Python number; got {dampening!r}")
+        raise TypeError(f"{where}: dampening must be a real number; got {dampening!r}")
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError(
             f"{where}: nesterov=True requires momentum > 0 and dampening == 0; "
