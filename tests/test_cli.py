@@ -38,3 +38,25 @@ def test_console_script_runs():
     out = subprocess.run([sys.executable, "-m", "npgen.cli", "--version"], capture_output=True,
                          text=True, check=True)
     assert out.stdout.startswith("npgen ")
+
+
+_WITHOUT_HYPOTHESIS = (
+    "import sys; sys.modules['hypothesis'] = None\n"  # makes `import hypothesis` fail
+    "from npgen.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["info"], ["demo", "--help"]])
+def test_the_cli_works_without_the_test_extras(argv):
+    """npgen --version and npgen demo must not need Hypothesis (a test dependency)."""
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_HYPOTHESIS, *argv],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_gradcheck_without_hypothesis_says_what_to_install():
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_HYPOTHESIS, "gradcheck"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert 'pip install "npgen[verify]"' in done.stdout

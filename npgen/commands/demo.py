@@ -23,9 +23,9 @@ from npgen.backend import get_backend
 from npgen.training import TrainConfig, train
 from npgen.training.monitor import write_json
 
-HELP = "train a conv VAE, a DCGAN and a toy GAN (~3 min on 2 cores); pictures + metrics.json"
+HELP = "train a conv VAE, a DCGAN and a toy GAN (< 1 min on 2 cores); pictures + metrics.json"
 
-# Each budget was measured to take about a minute on two CPU cores (docs/results.md).
+# Budgets: 5 s, 11 s and 17 s on two quiet CPU cores (docs/results.md); each meets its bar.
 DEMO_CONFIGS = {
     "vae": TrainConfig(model="vae", data="digits", arch="conv", epochs=30, batch_size=64,
                        lr=2e-3, latent_dim=8, channels=16, iw_samples=50),
