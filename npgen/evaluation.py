@@ -108,7 +108,7 @@ def softmax_cross_entropy(logits, targets):
         raise TypeError(f"{where}: logits are {logits.dtype} but targets are {targets.dtype}")
     n = float(logits.shape[0])
     log_p = log_softmax(logits)  # (N, K)
-    loss = -xp.sum(targets * log_p) / n
+    loss = xp.asarray(-xp.sum(targets * log_p) / n)  # a 0-d array, as the losses return
     return loss, (xp.exp(log_p) - targets) / n
 
 

@@ -95,3 +95,10 @@ def test_schedule_drives_optimizer_lr(backend):
 def test_schedule_bad_inputs(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_clip_grad_norm_returns_a_0d_array_of_the_namespace(backend):
+    grads = {"a": npgen.asarray(np.array([3.0, 4.0]), dtype="float64")}
+    total = clip_grad_norm(grads, 1.0)
+    assert tuple(total.shape) == () and float(total) == 5.0
+    assert npgen.backend.backend_of(total).name == backend.name

@@ -2,13 +2,15 @@
 
 Symbols (as in ``docs/objectives/gan.md``):
 
-=======  ==================  ===============================================
-symbol   argument            meaning
-=======  ==================  ===============================================
-r        ``real_logits``     D's logits on data x, D(x) = sigmoid(r), any shape
-f        ``fake_logits``     D's logits on samples G(z), any shape
-s        ``real_label``      target for real data (1, or e.g. 0.9 when smoothed)
-=======  ==================  ===============================================
+=======  ======================  ================================================
+symbol   argument                meaning
+=======  ======================  ================================================
+r        ``real_logits``         D's logits on data x, D(x) = sigmoid(r), any shape
+f        ``fake_logits``         D's logits on samples G(z), any shape
+s        ``real_label``          target for real data (1, or e.g. 0.9 when smoothed)
+n_r      ``real_logits.size``    number of elements of r (its mean divides by it)
+n_f      ``fake_logits.size``    number of elements of f
+=======  ======================  ================================================
 
     L_D = mean softplus(-r) + mean softplus(f)  = -E log D(x) - E log(1 - D(G(z)))
     L_G = mean softplus(-f)                     = -E log D(G(z))     (non-saturating)
@@ -66,7 +68,7 @@ def gan_discriminator_loss(real_logits, fake_logits, real_label: float = 1.0):
     -------
     loss : 0-d array
     d_real_logits : array, real_logits' shape
-        ``(sigmoid(r) - real_label) / N_real`` (= ``-sigmoid(-r) / N_real`` at 1).
+        ``(sigmoid(r) - real_label) / n_r`` (= ``-sigmoid(-r) / n_r`` at 1).
     d_fake_logits : array, fake_logits' shape
         ``sigmoid(f) / N_fake``.
     """
@@ -94,7 +96,7 @@ def gan_generator_loss(fake_logits, saturating: bool = False):
     -------
     loss : 0-d array
     d_fake_logits : array, fake_logits' shape
-        non-saturating ``-sigmoid(-f) / N``; saturating ``-sigmoid(f) / N``.
+        non-saturating ``-sigmoid(-f) / n_f``; saturating ``-sigmoid(f) / n_f``.
 
     Notes
     -----
@@ -123,7 +125,7 @@ def wasserstein_critic_loss(real_scores, fake_scores):
     Returns
     -------
     loss : 0-d array
-    d_real_scores : array, real_scores' shape, every entry ``-1 / N_real``
+    d_real_scores : array, real_scores' shape, every entry ``-1 / n_r``
     d_fake_scores : array, fake_scores' shape, every entry ``1 / N_fake``
     """
     where = "wasserstein_critic_loss"
@@ -136,7 +138,7 @@ def wasserstein_critic_loss(real_scores, fake_scores):
 
 
 def wasserstein_generator_loss(fake_scores):
-    """WGAN generator loss -mean(f); returns ``(loss, d_fake_scores)`` with entries ``-1 / N``."""
+    """WGAN generator loss -mean(f); returns ``(loss, d_fake_scores)`` with entries ``-1 / n_f``."""
     xp, n = _check_logits("wasserstein_generator_loss", fake_scores, "fake_scores")
     return as_0d(xp, -xp.sum(fake_scores) / n), _constant_like(xp, fake_scores, -1.0 / n)
 

@@ -59,4 +59,4 @@ def clip_grad_norm(grads, max_norm):
     coef = xp.where(coef > 1.0, xp.ones_like(coef), coef)  # clamp(max=1); NaN passes through
     for g in arrays:
         g[...] = g * coef
-    return total_norm
+    return xp.asarray(total_norm)  # a 0-d array (NumPy's reductions return scalars)
