@@ -1,5 +1,10 @@
 """Elementwise activations: ReLU, LeakyReLU, sigmoid, tanh (docs/layers/activations.md).
 
+Shapes: every function is elementwise, so x, y, dy and dx share one shape (any
+rank, e.g. (N, C) or (N, C, H, W)), and every array in a cache has it too.
+Each ``*_forward(x)`` returns ``(y, cache)``; each ``*_backward(dy, cache)``
+returns ``dx``.
+
 Kink convention (as PyTorch): the derivative used at exactly x = 0 is the
 one of the left branch, ``x > 0`` selects the identity slope. So ReLU'(0) = 0
 and LeakyReLU'(0) = negative_slope.
