@@ -9,6 +9,10 @@
 3. ``compare_with_torch`` converts a small DCGAN-style generator to npgen and compares its
    output, input gradient, every parameter gradient and the batch-norm buffers.
 Needs PyTorch (pip install "npgen[torch]").
+
+There is no ``--backend`` flag, unlike the other examples: npgen's reference side of
+``npgen.verify`` and ``compare_with_torch`` always runs on NumPy in float64, and the code
+under test is torch, so an npgen backend would change nothing here.
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ The workflow a C++/CUDA test suite would follow, played here by plain NumPy:
 3. ``npgen compare REFERENCE THEIRS`` reports per-array errors; exit status 1 on failure.
 
 ``--bug`` makes their dense backward forget to sum dbias over the batch (it keeps row 0).
+
+There is no ``--backend`` flag, unlike the other examples: ``export-reference`` always
+computes the golden values with npgen on NumPy in float64 (``--dtype float32`` only rounds
+what is stored), and "their" side here is plain NumPy, so an npgen backend would change
+nothing. Without ``--dir`` the files go to a temporary folder that is removed at the end.
 """
 
 from __future__ import annotations
@@ -52,14 +57,21 @@ def main() -> int:
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     parser.add_argument("--bug", action="store_true", help="inject a dbias bug")
     args = parser.parse_args()
-    root = args.dir or Path(tempfile.mkdtemp(prefix="npgen-golden-"))
-    npgen_cli(["export-reference", str(root), "--ops", *THEIRS, "--dtype", args.dtype])
+    if args.dir is not None:
+        return run(args.dir, args.dtype, args.bug)
+    with tempfile.TemporaryDirectory(prefix="npgen-golden-") as folder:
+        return run(Path(folder), args.dtype, args.bug)
+
+
+def run(root: Path, dtype: str, bug: bool) -> int:
+    """Export the reference files to ``root``, write theirs, compare; 1 if any failed."""
+    npgen_cli(["export-reference", str(root), "--ops", *THEIRS, "--dtype", dtype])
     manifest = json.loads((root / "manifest.json").read_text())
     failures = 0
     for entry in manifest["cases"]:
         with np.load(root / entry["file"]) as data:
             arrays = {name: data[name] for name in data.files}
-        theirs = THEIRS[entry["op"]](arrays, args.bug)
+        theirs = THEIRS[entry["op"]](arrays, bug)
         path = root / "theirs" / entry["file"]
         path.parent.mkdir(exist_ok=True)
         np.savez(path, **theirs)
