@@ -254,38 +254,38 @@ def log_mean_exp(values, axis: int = -1) -> np.ndarray:
 
 
 def importance_weighted_bound(log_weights) -> NLLBound:
-    """The negative importance-weighted bound -L_K from ``(N, K)`` log-weights.
+    """The negative importance-weighted bound -L_k from ``(N, k)`` log-weights.
 
     Notes
     -----
     ::
 
-        log w_k = log p(x, z_k) - log q(z_k|x),   z_k ~ q(z|x)
-        L_K(x)  = log (1/K) sum_k w_k,     E[L_K(x)] <= log p(x)
+        log w_s = log p(x, z_s) - log q(z_s|x),   z_s ~ q(z|x), s = 1..k
+        L_k(x)  = log (1/k) sum_s w_s,     E[L_k(x)] <= log p(x)
 
-    Returned negated, in nats, like ``npgen.losses.negative_elbo``: -L_K(x)
-    estimates an upper bound on -log p(x) that tightens as K grows (Burda et al.,
+    Returned negated, in nats, like ``npgen.losses.negative_elbo``: -L_k(x)
+    estimates an upper bound on -log p(x) that tightens as k grows (Burda et al.,
     "Importance Weighted Autoencoders", 2016, Theorem 1), and it
     never exceeds the negative ELBO of the same samples
-    (:func:`elbo_from_log_weights`; Jensen's inequality). K = 1 gives the
+    (:func:`elbo_from_log_weights`; Jensen's inequality). k = 1 gives the
     single-sample negative ELBO.
     """
-    logs = _host("importance_weighted_bound", log_weights, "log_weights (N, K)", 2)
+    logs = _host("importance_weighted_bound", log_weights, "log_weights (N, k)", 2)
     if logs.shape[1] == 0:
-        raise ValueError("importance_weighted_bound: need K >= 1 samples per example")
+        raise ValueError("importance_weighted_bound: need k >= 1 samples per example")
     per_example = -log_mean_exp(logs, axis=1)  # (N,)
     return NLLBound(per_example=per_example, mean=float(np.mean(per_example)))
 
 
 def elbo_from_log_weights(log_weights) -> NLLBound:
-    """The negative ELBO estimate -mean_k log w_k from the same ``(N, K)`` log-weights.
+    """The negative ELBO estimate -mean_s log w_s from the same ``(N, k)`` log-weights.
 
-    ``-ELBO(x) = -E_q[log p(x, z) - log q(z|x)]`` estimated with the K
+    ``-ELBO(x) = -E_q[log p(x, z) - log q(z|x)]`` estimated with the k
     samples; in nats, an estimated upper bound on -log p(x), never below
     :func:`importance_weighted_bound` on the same samples.
     """
-    logs = _host("elbo_from_log_weights", log_weights, "log_weights (N, K)", 2)
+    logs = _host("elbo_from_log_weights", log_weights, "log_weights (N, k)", 2)
     if logs.shape[1] == 0:
-        raise ValueError("elbo_from_log_weights: need K >= 1 samples per example")
+        raise ValueError("elbo_from_log_weights: need k >= 1 samples per example")
     per_example = -logs.mean(axis=1)  # (N,)
     return NLLBound(per_example=per_example, mean=float(np.mean(per_example)))
