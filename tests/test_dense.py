@@ -129,6 +129,51 @@ def test_dense_functional_bad_inputs(backend):
     with pytest.raises(ValueError, match="dense_forward: bias must have shape"):
         dense_forward(x, npgen.asarray(np.ones((4, 3)), dtype="float64"),
                       npgen.asarray(np.ones((3,)), dtype="float64"))
-    with pytest.raises(ValueError, match="dense_forward: expected a 2-D"):
-        dense_forward(npgen.asarray(np.ones((3,)), dtype="float64"),
+    with pytest.raises(ValueError, match="dense_forward: expected an input .* at least 1 axis"):
+        dense_forward(npgen.asarray(np.float64(1.0), dtype="float64"),
                       npgen.asarray(np.ones((4, 3)), dtype="float64"))
+
+
+# ----------------------------------------------------------------------------
+# Leading axes (*, C_in), as torch.nn.Linear
+# ----------------------------------------------------------------------------
+
+
+@given(leading=nst.shapes(min_dims=0, max_dims=3, max_side=3), f_in=st.integers(1, 4),
+       f_out=st.integers(1, 3), data=st.data())
+def test_dense_vjp_with_any_leading_axes(backend, leading, f_in, f_out, data):
+    """x (*, C_in): none (a single vector), one (N) or several leading axes."""
+    x = data.draw(nst.float_arrays((*leading, f_in)))
+    w, b = data.draw(nst.float_arrays((f_out, f_in))), data.draw(nst.float_arrays((f_out,)))
+    assert tuple(_dense_f(x, w, b).shape) == (*leading, f_out)
+    check_vjp(_dense_f, _dense_vjp, (x, w, b), names=["x", "weight", "bias"])
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 3, 4), (2, 1, 3, 4)])
+def test_dense_leading_axes_match_torch(backend, shape):
+    torch = pytest.importorskip("torch")
+    layer = nn.Dense(4, 3, dtype="float64", seed=5)
+    reference = torch.nn.Linear(4, 3, dtype=torch.float64)
+    reference.load_state_dict({k: torch.from_numpy(v) for k, v in layer.state_dict().items()})
+    rng = np.random.default_rng(7)
+    x_host, dy_host = rng.normal(size=shape), rng.normal(size=(*shape[:-1], 3))
+    y = layer(npgen.asarray(x_host, dtype="float64"))
+    dx = layer.backward(npgen.asarray(dy_host, dtype="float64"))
+    xt = torch.tensor(x_host, requires_grad=True)
+    reference(xt).backward(torch.from_numpy(dy_host))
+    np.testing.assert_allclose(npgen.to_numpy(y), reference(xt).detach().numpy(), rtol=1e-13)
+    np.testing.assert_allclose(npgen.to_numpy(dx), xt.grad.numpy(), rtol=1e-13, atol=1e-13)
+    for key, p in (("weight", reference.weight), ("bias", reference.bias)):
+        np.testing.assert_allclose(npgen.to_numpy(layer.gradients()[key]), p.grad.numpy(),
+                                   rtol=1e-13, atol=1e-13)
+
+
+def test_dense_module_gradcheck_on_3d_input(backend):
+    layer = nn.Dense(3, 2, dtype="float64", seed=1)
+    check_module(layer, npgen.asarray(np.random.default_rng(3).normal(size=(2, 4, 3)),
+                                      dtype="float64"))
+
+
+def test_dense_refuses_a_0d_input(backend):
+    with pytest.raises(ValueError, match=r"Dense\(in_features=1, out_features=1\).*0-d"):
+        nn.Dense(1, 1)(npgen.asarray(np.float32(1.0), dtype="float32"))

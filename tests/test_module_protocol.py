@@ -209,8 +209,8 @@ def test_backward_before_forward_names_the_layer(backend, name):
 BAD_INPUTS = [  # (layer, input shape, input dtype, error, message)
     (lambda: nn.Dense(4, 3), (2, 5), "float32", ValueError,
      r"Dense\(in_features=4, out_features=3\): expected input with 4 features .* \(2, 5\)"),
-    (lambda: nn.Dense(4, 3), (2, 3, 4), "float32", ValueError,
-     r"Dense\(in_features=4, out_features=3\): expected a 2-D input \(N, 4\); got shape"),
+    (lambda: nn.Dense(4, 3), (2, 3, 5), "float32", ValueError,
+     r"Dense\(in_features=4, out_features=3\): expected input with 4 features \(axis 2\)"),
     (lambda: nn.Dense(4, 3), (2, 4), "float64", TypeError,
      r"Dense\(in_features=4, out_features=3\): input is float64 but the weight is float32"),
     (lambda: nn.Dense(4, 3, dtype="float64"), (2, 4), "float32", TypeError,

@@ -1,11 +1,14 @@
 """Dense (fully connected) layer: ``y = x W^T + b``, with PyTorch's ``Linear`` layout.
 
-Symbols (docs/layers/dense.md): N batch, C_in input features, C_out output
-features; x (N, C_in), W (C_out, C_in), b (C_out,), y (N, C_out).
+Symbols (docs/layers/dense.md): C_in input features, C_out output features;
+x (*, C_in), W (C_out, C_in), b (C_out,), y (*, C_out). As in ``torch.nn.Linear``,
+``*`` is any number of leading axes (usually just N, none for a single vector);
+inside, x is seen as M = prod(*) rows, x_rows (M, C_in).
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from npgen._validation import check_float, check_like, check_rank, namespace
@@ -16,72 +19,82 @@ __all__ = ["DenseCache", "dense_backward", "dense_forward"]
 class DenseCache(NamedTuple):
     """What :func:`dense_backward` reads."""
 
-    x: object  # (N, C_in)
+    x_rows: object  # (M, C_in): x with its leading axes merged
     weight: object  # (C_out, C_in)
     has_bias: bool
+    leading: tuple  # the leading axes * of x (and of y, dy, dx)
 
 
 def dense_forward(x, weight, bias=None):
-    """Affine map ``y = x W^T + b``.
+    """Affine map ``y = x W^T + b`` over the last axis.
 
     Parameters
     ----------
-    x : array (N, C_in)
+    x : array (*, C_in)
+        At least 1-D; usually (N, C_in).
     weight : array (C_out, C_in)
     bias : array (C_out,) or None
 
     Returns
     -------
-    y : array (N, C_out)
+    y : array (*, C_out)
     cache : DenseCache
 
     Notes
     -----
-    y[n, o] = sum_i x[n, i] W[o, i] + b[o]. Same layout as ``torch.nn.Linear``.
+    y[..., o] = sum_i x[..., i] W[o, i] + b[o]. Same layout as ``torch.nn.Linear``.
     """
     where = "dense_forward"
     arrays = (x, weight) if bias is None else (x, weight, bias)
-    namespace(where, *arrays)
+    xp = namespace(where, *arrays)
     check_float(where, x)
-    check_rank(where, x, 2, "(N, C_in)")
+    if x.ndim < 1:
+        raise ValueError(f"{where}: expected an input (*, C_in) with at least 1 axis; "
+                         "got a 0-d array")
     check_rank(where, weight, 2, "(C_out, C_in)", name="weight")
-    if x.shape[1] != weight.shape[1]:
+    if x.shape[-1] != weight.shape[1]:
         raise ValueError(
-            f"{where}: x has {x.shape[1]} features but weight {tuple(weight.shape)} expects "
-            f"{weight.shape[1]}"
+            f"{where}: x {tuple(x.shape)} has {x.shape[-1]} features but weight "
+            f"{tuple(weight.shape)} expects {weight.shape[1]}"
         )
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(
             f"{where}: bias must have shape ({weight.shape[0]},); got {tuple(bias.shape)}"
         )
-    y = x @ weight.mT  # (N, C_out)
+    leading = tuple(x.shape[:-1])
+    x_rows = xp.reshape(x, (math.prod(leading), weight.shape[1]))  # (M, C_in)
+    y = x_rows @ weight.mT  # (M, C_out)
     if bias is not None:
-        y = y + bias  # (C_out,) broadcast over N
-    return y, DenseCache(x=x, weight=weight, has_bias=bias is not None)
+        y = y + bias  # (C_out,) broadcast over the M rows
+    y = xp.reshape(y, (*leading, weight.shape[0]))  # (*, C_out)
+    return y, DenseCache(x_rows=x_rows, weight=weight, has_bias=bias is not None,
+                         leading=leading)
 
 
 def dense_backward(dy, cache: DenseCache):
-    """dx = dy W,  dW = dy^T x,  db = sum_n dy[n].
+    """dx = dy W,  dW = dy^T x,  db = sum over rows of dy   (rows: every leading index).
 
     Parameters
     ----------
-    dy : array (N, C_out)
+    dy : array (*, C_out)
     cache : DenseCache from :func:`dense_forward`
 
     Returns
     -------
-    dx : array (N, C_in)
+    dx : array (*, C_in)
     dweight : array (C_out, C_in)
     dbias : array (C_out,) or None when the forward had no bias
     """
-    xp = namespace("dense_backward", dy, cache.x)
+    xp = namespace("dense_backward", dy, cache.x_rows)
     check_like("dense_backward", dy, cache.weight, "dy", "weight")  # no silent casts
-    if tuple(dy.shape) != (cache.x.shape[0], cache.weight.shape[0]):
+    c_out, c_in = cache.weight.shape
+    if tuple(dy.shape) != (*cache.leading, c_out):
         raise ValueError(
-            f"dense_backward: dy must have shape {(cache.x.shape[0], cache.weight.shape[0])}; "
+            f"dense_backward: dy must have shape {(*cache.leading, c_out)}; "
             f"got {tuple(dy.shape)}"
         )
-    dx = dy @ cache.weight  # (N, C_in)
-    dweight = dy.mT @ cache.x  # (C_out, C_in)
-    dbias = xp.sum(dy, axis=0) if cache.has_bias else None  # (C_out,)
+    dy_rows = xp.reshape(dy, (cache.x_rows.shape[0], c_out))  # (M, C_out)
+    dx = xp.reshape(dy_rows @ cache.weight, (*cache.leading, c_in))  # (*, C_in)
+    dweight = dy_rows.mT @ cache.x_rows  # (C_out, C_in)
+    dbias = xp.sum(dy_rows, axis=0) if cache.has_bias else None  # (C_out,)
     return dx, dweight, dbias

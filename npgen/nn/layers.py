@@ -11,7 +11,7 @@ of ``torch.nn``.
 from __future__ import annotations
 
 from npgen import init
-from npgen._validation import check_axis, check_float, check_like, check_positive_int, check_rank
+from npgen._validation import check_axis, check_float, check_like, check_positive_int
 from npgen.backend import backend_of
 from npgen.functional import activations as act
 from npgen.functional.batchnorm import batchnorm_backward, batchnorm_forward
@@ -54,7 +54,8 @@ class Dense(Module):
     """y = x W^T + b (``torch.nn.Linear``): ``weight`` (out, in), ``bias`` (out,).
 
     Both are initialized as PyTorch does, U(-1/sqrt(in), 1/sqrt(in)).
-    Input (N, in_features), output (N, out_features).
+    Input (*, in_features), output (*, out_features): any leading axes, as in
+    PyTorch (usually (N, in_features)).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
@@ -78,8 +79,10 @@ class Dense(Module):
         where = f"Dense(in_features={self.in_features}, out_features={self.out_features})"
         weight = self._parameters["weight"]
         check_like(where, x, weight)
-        check_rank(where, x, 2, f"(N, {self.in_features})")
-        check_axis(where, x, 1, self.in_features, "features")
+        if x.ndim < 1:
+            raise ValueError(f"{where}: expected an input (*, {self.in_features}) with at "
+                             "least 1 axis; got a 0-d array")
+        check_axis(where, x, x.ndim - 1, self.in_features, "features")
         y, self._cache = dense_forward(x, weight, self._parameters.get("bias"))
         return y
 
