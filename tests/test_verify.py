@@ -136,6 +136,22 @@ def test_written_out_adam_passes():
     assert verify.verify_adam_step(_adam, max_examples=FEW).ok
 
 
+def _adamw(param, grad, m, v, step, lr, betas, eps, weight_decay):
+    """torch.optim.AdamW's update: decay the parameter, then the plain Adam step."""
+    return _adam(param * (1 - lr * weight_decay), grad, m, v, step, lr, betas, eps, 0.0)
+
+
+def test_written_out_adamw_passes():
+    assert verify.verify_adamw_step(_adamw, max_examples=FEW).ok
+
+
+def test_adamw_with_l2_decay_is_caught_and_shrunk():
+    """The classic AdamW mistake: weight decay added to the gradient (that is Adam's L2)."""
+    report = verify.verify_adamw_step(_adam, max_examples=12, raise_exception=False)
+    assert not report.ok and report.failure.name == "new_param"
+    assert report.config["weight_decay"] > 0 and report.config["shape"] == (1,)
+
+
 # ----------------------------------------------------------------------------------------------
 # Deliberately wrong implementations are caught, on a shrunk configuration
 # ----------------------------------------------------------------------------------------------
@@ -327,3 +343,19 @@ def test_torch_adam_step_passes():
         return p.detach(), state["exp_avg"], state["exp_avg_sq"]
 
     assert verify.verify_adam_step(torch_adam, array_library="torch", max_examples=FEW).ok
+
+
+def test_torch_adamw_step_passes():
+    torch = pytest.importorskip("torch")
+
+    def torch_adamw(param, grad, m, v, step, lr, betas, eps, weight_decay):
+        p = torch.nn.Parameter(param.clone())
+        opt = torch.optim.AdamW([p], lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        opt.state[p] = {"step": torch.tensor(float(step - 1)), "exp_avg": m.clone(),
+                        "exp_avg_sq": v.clone()}
+        p.grad = grad.clone()
+        opt.step()
+        state = opt.state[p]
+        return p.detach(), state["exp_avg"], state["exp_avg_sq"]
+
+    assert verify.verify_adamw_step(torch_adamw, array_library="torch", max_examples=FEW).ok

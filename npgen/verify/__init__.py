@@ -18,6 +18,7 @@ from npgen.verify._convert import as_numpy
 from npgen.verify.api import (
     verify_activation,
     verify_adam_step,
+    verify_adamw_step,
     verify_batchnorm_train,
     verify_bce_with_logits,
     verify_conv2d,
@@ -38,6 +39,7 @@ __all__ = [
     "as_numpy",
     "verify_activation",
     "verify_adam_step",
+    "verify_adamw_step",
     "verify_batchnorm_train",
     "verify_bce_with_logits",
     "verify_conv2d",

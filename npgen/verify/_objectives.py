@@ -170,17 +170,28 @@ def _adam_inputs(config, rng):
             "exp_avg_sq": rng.uniform(0.0, 0.5, size=shape)}
 
 
-def _adam_reference(inputs, config, upstream):
+def _adam_reference(inputs, config, upstream, decoupled_weight_decay=False):
     del upstream
     state = AdamState(config["step"] - 1, inputs["exp_avg"], inputs["exp_avg_sq"])
     new_param, new_state = adam_update(
         inputs["param"], inputs["grad"], state, lr=config["lr"], betas=config["betas"],
-        eps=config["eps"], weight_decay=config["weight_decay"])
+        eps=config["eps"], weight_decay=config["weight_decay"],
+        decoupled_weight_decay=decoupled_weight_decay)
     return {"new_param": new_param, "new_exp_avg": new_state.exp_avg,
             "new_exp_avg_sq": new_state.exp_avg_sq}
 
 
-ADAM = OpSpec("adam_step", ("param", "grad", "exp_avg", "exp_avg_sq"),
-              ("step", "lr", "betas", "eps", "weight_decay"),
-              ("new_param", "new_exp_avg", "new_exp_avg_sq"), (), None, _adam_configs,
-              _adam_inputs, _adam_reference)
+def _adam_spec(name: str, decoupled_weight_decay: bool) -> OpSpec:
+    """Adam (L2 weight decay in the gradient) or AdamW (decoupled decay of the parameter)."""
+
+    def reference(inputs, config, upstream):
+        return _adam_reference(inputs, config, upstream, decoupled_weight_decay)
+
+    return OpSpec(name, ("param", "grad", "exp_avg", "exp_avg_sq"),
+                  ("step", "lr", "betas", "eps", "weight_decay"),
+                  ("new_param", "new_exp_avg", "new_exp_avg_sq"), (), None, _adam_configs,
+                  _adam_inputs, reference)
+
+
+ADAM = _adam_spec("adam_step", decoupled_weight_decay=False)
+ADAMW = _adam_spec("adamw_step", decoupled_weight_decay=True)

@@ -38,6 +38,7 @@ from npgen.verify.report import VerifyError, VerifyReport
 __all__ = [
     "verify_activation",
     "verify_adam_step",
+    "verify_adamw_step",
     "verify_batchnorm_train",
     "verify_bce_with_logits",
     "verify_conv2d",
@@ -231,4 +232,14 @@ def verify_adam_step(step_function, **options) -> VerifyReport:
     are the state before it. Inputs must not be needed afterwards: they are fresh copies.
     """
     return _verify(_objectives.ADAM, step_function, None, **options)
+
+
+def verify_adamw_step(step_function, **options) -> VerifyReport:
+    """Verify one AdamW update (``torch.optim.AdamW``'s rule: decoupled weight decay).
+
+    Same calling convention as :func:`verify_adam_step`; here ``weight_decay``
+    shrinks the parameter, ``param * (1 - lr * weight_decay)``, before the Adam
+    step instead of entering the gradient (Loshchilov & Hutter 2019, Alg. 2).
+    """
+    return _verify(_objectives.ADAMW, step_function, None, **options)
 
