@@ -378,8 +378,17 @@ def check_module(
 
     module.zero_grad()
     y = module(x)
-    r = _projection(y, seed)
     xp = array_api_compat.array_namespace(y)
+    again = module(x)
+    same = (again == y) | (xp.isnan(again) & xp.isnan(y))  # NaN equals NaN here
+    if not bool(xp.all(same)):  # the same input must give the same output
+        module.load_state_dict(saved)
+        raise ValueError(
+            f"check_module: {label} gives different outputs for the same input (a Dropout in "
+            "training mode?); central differences need a deterministic module: call eval() "
+            "or check the functional pair with a fixed mask through check_vjp"
+        )
+    r = _projection(y, seed)
     dx = module.backward(r)
     analytic = {key: xp.asarray(g, copy=True) for key, g in module.gradients().items()}
 

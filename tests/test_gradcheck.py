@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import npgen
+from npgen import nn
 from npgen.gradcheck import (
     GradcheckError,
     check_module,
@@ -281,3 +282,11 @@ def test_numerical_gradient_refuses_an_f_computing_in_float32(backend):
         numerical_gradient(lambda v: xp.sum(xp.astype(v, xp.float32) ** 2), x)
     with pytest.raises(ValueError, match="eps"):
         numerical_gradient(lambda v: xp.sum(v), x, eps=0.0)
+
+
+def test_check_module_refuses_a_non_deterministic_module(backend):
+    """Dropout in training mode draws a new mask per forward: the check says so clearly."""
+    layer = nn.Sequential(nn.Dense(4, 4, dtype="float64", seed=0), nn.Dropout(0.5, seed=1))
+    with pytest.raises(ValueError, match="different outputs for the same input"):
+        check_module(layer, _x())
+    assert check_module(layer.eval(), _x()).ok
