@@ -44,7 +44,14 @@ from typing import Any, NamedTuple
 
 import array_api_compat
 
-from npgen._validation import check_float, check_like, namespace, pair
+from npgen.functional._conv_checks import (
+    check_operands,
+    check_upstream,
+    conv_output_size,
+    geometry,
+    output_padding_pair,
+    transposed_output_size,
+)
 
 __all__ = [
     "Conv2dCache",
@@ -105,9 +112,9 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1):
     cache : Conv2dCache
     """
     where = "conv2d"
-    _check_operands(where, x, weight, bias, "(C_out, C_in, kh, kw)", in_axis=1, out_axis=0)
-    stride, padding, dilation = _geometry(where, stride, padding, dilation)
-    out_size = _conv_output_size(where, x.shape[2:], weight.shape[2:], stride, padding, dilation)
+    check_operands(where, x, weight, bias, "(C_out, C_in, kh, kw)", in_axis=1, out_axis=0)
+    stride, padding, dilation = geometry(where, stride, padding, dilation)
+    out_size = conv_output_size(where, x.shape[2:], weight.shape[2:], stride, padding, dilation)
     y, cols = _conv2d(x, weight, bias, stride, padding, dilation, out_size)
     cache = Conv2dCache(cols, weight, tuple(x.shape), tuple(y.shape),
                         stride, padding, dilation, bias is not None)
@@ -128,7 +135,7 @@ def conv2d_backward(dy, cache: Conv2dCache):
     dweight : array (C_out, C_in, kh, kw)
     dbias : array (C_out,), or None when the forward had no bias
     """
-    xp = _check_upstream("conv2d_backward", dy, cache)
+    xp = check_upstream("conv2d_backward", dy, cache)
     batch, _, h, w = cache.input_shape
     dy_cols = _pixel_columns(dy)  # (C_out, M)
     dweight = _weight_gradient(dy_cols, cache.cols, cache.weight.shape)  # (C_out, C_in, kh, kw)
@@ -170,10 +177,10 @@ def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_p
     cache : ConvTranspose2dCache
     """
     where = "conv_transpose2d"
-    _check_operands(where, x, weight, bias, "(C_in, C_out, kh, kw)", in_axis=0, out_axis=1)
-    stride, padding, dilation = _geometry(where, stride, padding, dilation)
-    output_padding = _output_padding(where, output_padding, stride, dilation)
-    out_size = _transposed_output_size(where, x.shape[2:], weight.shape[2:], stride, padding,
+    check_operands(where, x, weight, bias, "(C_in, C_out, kh, kw)", in_axis=0, out_axis=1)
+    stride, padding, dilation = geometry(where, stride, padding, dilation)
+    output_padding = output_padding_pair(where, output_padding, stride, dilation)
+    out_size = transposed_output_size(where, x.shape[2:], weight.shape[2:], stride, padding,
                                        output_padding, dilation)
     xp = array_api_compat.array_namespace(x)
     batch, _, h, w = x.shape
@@ -203,7 +210,7 @@ def conv_transpose2d_backward(dy, cache: ConvTranspose2dCache):
     dweight : array (C_in, C_out, kh, kw)
     dbias : array (C_out,), or None when the forward had no bias
     """
-    xp = _check_upstream("conv_transpose2d_backward", dy, cache)
+    xp = check_upstream("conv_transpose2d_backward", dy, cache)
     _, _, h, w = cache.input_shape
     # The input gradient IS a conv2d forward of dy with the same weight, read as a conv2d
     # weight (C_out', C_in', kh, kw) = (C_in, C_out, kh, kw). It is evaluated at the H x W
@@ -325,94 +332,4 @@ def _col2im(cols, channels, batch, kernel, stride, dilation, grid, canvas):
         for j in range(kw):
             at_rows, at_cols = _tap(i, j, grid, stride, dilation)
             out[:, :, at_rows, at_cols] += patches[:, i * kw + j, ...]  # (C, N, G_h, G_w)
-    return out
-
-
-# ----------------------------------------------------------------------------
-# Validation (messages name the op, what was expected and what came)
-# ----------------------------------------------------------------------------
-
-
-def _check_operands(where, x, weight, bias, weight_layout, in_axis, out_axis):
-    """Types, backends, devices, dtypes, ranks, channel counts and the bias shape."""
-    check_float(where, x, "input")
-    check_float(where, weight, "weight")
-    namespace(where, *(a for a in (x, weight, bias) if a is not None))
-    check_like(where, x, weight, "input", "weight")
-    _check_batched(where, x)
-    if weight.ndim != 4:
-        raise ValueError(f"{where}: expected a 4-D weight {weight_layout}; "
-                         f"got shape {tuple(weight.shape)}")
-    if x.shape[1] != weight.shape[in_axis]:
-        raise ValueError(
-            f"{where}: the input has {x.shape[1]} channels (shape {tuple(x.shape)}) but the "
-            f"weight {weight_layout} expects {weight.shape[in_axis]} (shape {tuple(weight.shape)})"
-        )
-    if bias is not None:
-        check_like(where, bias, weight, "bias", "weight")
-        if tuple(bias.shape) != (weight.shape[out_axis],):
-            raise ValueError(f"{where}: expected a bias of shape ({weight.shape[out_axis]},) "
-                             f"(one per output channel); got shape {tuple(bias.shape)}")
-
-
-def _check_batched(where, x):
-    if x.ndim == 4:
-        return
-    hint = ("; an unbatched (C, H, W) input is not accepted: add the batch axis with "
-            "x[None, ...]") if x.ndim == 3 else ""
-    raise ValueError(f"{where}: expected a 4-D input (N, C, H, W){hint}; "
-                     f"got shape {tuple(x.shape)}")
-
-
-def _check_upstream(where, dy, cache):
-    """dy must be an array like the forward's output: same library, device, dtype and shape."""
-    xp = check_float(where, dy, "dy")
-    check_like(where, dy, cache.weight, "dy", "weight")
-    if tuple(dy.shape) != cache.output_shape:
-        raise ValueError(f"{where}: expected dy of the output's shape {cache.output_shape}; "
-                         f"got shape {tuple(dy.shape)}")
-    return xp
-
-
-def _geometry(where, stride, padding, dilation):
-    return (pair(where, stride, "stride", 1), pair(where, padding, "padding", 0),
-            pair(where, dilation, "dilation", 1))
-
-
-def _output_padding(where, output_padding, stride, dilation):
-    op = pair(where, output_padding, "output_padding", 0)
-    if any(o >= max(s, d) for o, s, d in zip(op, stride, dilation)):
-        raise ValueError(
-            f"{where}: output_padding must be smaller than max(stride, dilation) on each axis; "
-            f"got output_padding={op}, stride={stride}, dilation={dilation}"
-        )
-    return op
-
-
-def _conv_output_size(where, size, kernel, stride, padding, dilation):
-    """(H_out, W_out); an error if the dilated kernel d(k - 1) + 1 exceeds H + 2p."""
-    out = []
-    for axis, n, k, s, p, d in zip(("height", "width"), size, kernel, stride, padding, dilation):
-        span = d * (k - 1) + 1
-        if span > n + 2 * p:
-            raise ValueError(
-                f"{where}: the kernel (dilated {axis} d(k - 1) + 1 = {span}) is larger than the "
-                f"padded input ({axis} {n} + 2*{p} = {n + 2 * p}); input size {tuple(size)}, "
-                f"kernel {tuple(kernel)}, padding {padding}, dilation {dilation}"
-            )
-        out.append((n + 2 * p - span) // s + 1)
-    return tuple(out)
-
-
-def _transposed_output_size(where, size, kernel, stride, padding, output_padding, dilation):
-    """(H_out, W_out) = (H - 1)s - 2p + d(k - 1) + op + 1; an error if it is < 1."""
-    out = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1
-                for n, k, s, p, op, d in zip(size, kernel, stride, padding, output_padding,
-                                             dilation))
-    if min(out) < 1:
-        raise ValueError(
-            f"{where}: the output size (H - 1)s - 2p + d(k - 1) + op + 1 would be {out}; "
-            f"input size {tuple(size)}, kernel {tuple(kernel)}, stride {stride}, padding "
-            f"{padding}, output_padding {output_padding}, dilation {dilation}: reduce padding"
-        )
     return out
