@@ -58,3 +58,12 @@ def backend(request):
     library, device = ROWS[request.param]
     with npgen.use_backend(library, device) as active:
         yield active
+
+
+@pytest.fixture(autouse=True)
+def _restore_global_backend():
+    """Whatever a test does to the global backend (e.g. `npgen ... --backend`), undo it."""
+    before = npgen.get_backend()
+    yield
+    if npgen.get_backend() is not before:
+        npgen.set_backend(before.name, before.device)
