@@ -290,3 +290,16 @@ def test_check_module_refuses_a_non_deterministic_module(backend):
     with pytest.raises(ValueError, match="different outputs for the same input"):
         check_module(layer, _x())
     assert check_module(layer.eval(), _x()).ok
+
+
+def test_default_tolerances_are_the_documented_ones(backend):
+    """DESIGN.md: float64 defaults no looser than rtol=1e-5, atol=1e-7; eps = 1e-6."""
+    report = check_vjp(_f, _vjp, _inputs())
+    assert report.rtol <= 1e-5 and report.atol <= 1e-7 and report.eps == 1e-6
+
+
+def test_a_bug_just_above_the_tolerance_is_caught(backend):
+    """A 1e-4 relative error (10x rtol) fails; central differences themselves stay ~1e-9."""
+    almost = lambda dy, a, b: (_vjp(dy, a, b)[0] * (1 + 1e-4), _vjp(dy, a, b)[1])  # noqa: E731
+    with pytest.raises(GradcheckError):
+        check_vjp(_f, almost, _inputs())
