@@ -67,3 +67,16 @@ def _restore_global_backend():
     yield
     if npgen.get_backend() is not before:
         npgen.set_backend(before.name, before.device)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_classifier_cache(tmp_path_factory):
+    """The digits classifier cache (npgen.evaluation) of a test run lives in a temporary folder,
+    never in ~/.cache/npgen: results cannot depend on a stale cache. Subprocesses inherit it."""
+    before = os.environ.get("NPGEN_CACHE")
+    os.environ["NPGEN_CACHE"] = str(tmp_path_factory.mktemp("npgen-cache"))
+    yield
+    if before is None:
+        os.environ.pop("NPGEN_CACHE", None)
+    else:
+        os.environ["NPGEN_CACHE"] = before

@@ -16,6 +16,7 @@ import pytest
 
 import npgen
 import npgen.checkpoint
+from npgen import evaluation
 from npgen.checkpoint import load_checkpoint
 from npgen.training import NonFiniteLossError, TrainConfig, save_run, start_run, train
 from npgen.training import run as run_module
@@ -138,8 +139,7 @@ def test_train_writes_metrics_history_and_pictures(tmp_path):
     assert header.startswith("epoch,train_negative_elbo")
 
 
-def test_digits_scores_are_wired_in_when_available(tmp_path, monkeypatch):
-    evaluation = pytest.importorskip("npgen.evaluation")
+def test_digits_scores_are_wired_in(tmp_path, monkeypatch):
     seen = {}
 
     def fake_scores(samples, real, seed=0):

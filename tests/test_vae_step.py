@@ -17,7 +17,7 @@ import npgen
 from npgen.gradcheck import check_module, check_vjp
 from npgen.losses import negative_elbo, reparameterize
 from npgen.models.vae_step import split_posterior, vae_loss_and_backward
-from npgen.nn import Module, Sequential
+from npgen.nn import Dense, Module, Sequential
 from npgen.testing import strategies as nst
 
 D, H, K = 3, 3, 2  # data, hidden and latent sizes
@@ -149,10 +149,7 @@ def test_encoder_output_must_split_in_two(backend):
 @settings(max_examples=3)
 @given(batch=st.integers(1, 3), data=st.data())
 def test_vae_step_with_npgen_dense(backend, batch, data):
-    pytest.importorskip("npgen.nn.layers")
-    from npgen import nn
-
-    dense = getattr(nn, "Dense", None) or nn.layers.Dense
+    dense = Dense
     seed = data.draw(st.integers(0, 1000))
     encoder = Sequential(dense(D, H, dtype="float64", seed=seed), _Tanh(),
                          dense(H, 2 * K, dtype="float64", seed=seed + 1))
