@@ -139,7 +139,7 @@ def test_crash_before_replace_keeps_old_checkpoint(tmp_path, monkeypatch):
 
 def test_crash_on_first_save_leaves_no_file(tmp_path, monkeypatch):
     monkeypatch.setattr(npgen.checkpoint.os, "replace", _fail_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="simulated crash"):
         save_checkpoint(tmp_path / "first.npz", **example_parts())
     assert os.listdir(tmp_path) == []
 
@@ -148,7 +148,7 @@ def test_atomic_write_failure_inside_block_leaves_target(tmp_path):
     target = tmp_path / "sub" / "file.bin"
     with atomic_write(target) as handle:
         handle.write(b"old")
-    with pytest.raises(RuntimeError), atomic_write(target) as handle:
+    with pytest.raises(RuntimeError, match="writer failed"), atomic_write(target) as handle:
         handle.write(b"partial")
         raise RuntimeError("writer failed")
     assert target.read_bytes() == b"old" and os.listdir(target.parent) == ["file.bin"]

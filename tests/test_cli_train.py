@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -37,7 +38,18 @@ def test_train_toy_gan_and_sample_scatter(tmp_path):
     out = tmp_path / "ring"
     assert main(["train", "gan", "--epochs", "1", "--out", str(out), *TINY_RING]) == 0
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
-    assert 0 <= metrics["modes_covered"] <= 8
+    assert set(metrics) == {"epoch", "train_d_loss", "train_g_loss", "train_d_real",
+                            "train_d_fake", "modes_covered", "num_modes",
+                            "high_quality_fraction", "seconds"}
+    assert metrics["epoch"] == 1 and metrics["num_modes"] == 8  # the ring has 8 modes
+    assert type(metrics["modes_covered"]) is int and 0 <= metrics["modes_covered"] <= 8
+    for key in ("train_d_loss", "train_g_loss", "train_d_real", "train_d_fake"):
+        assert type(metrics[key]) is float and math.isfinite(metrics[key]), key
+    assert metrics["train_d_loss"] > 0 and metrics["train_g_loss"] > 0  # BCE sums
+    assert 0 < metrics["train_d_real"] < 1 and 0 < metrics["train_d_fake"] < 1  # mean D(x)
+    assert 0.0 <= metrics["high_quality_fraction"] <= 1.0
+    history = json.loads((out / "history.json").read_text())
+    assert history == [{k: v for k, v in metrics.items() if k != "seconds"}]  # one epoch
     assert main(["sample", str(out / "checkpoint.npz"), "--n", "50",
                  "--out", str(tmp_path / "points.png")]) == 0
     assert main(["sample", str(out / "checkpoint.npz"), "--n", "7",

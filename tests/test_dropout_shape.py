@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -59,7 +61,10 @@ def test_dropout_module_training_draws_mask_and_scales(backend):
     y = npgen.to_numpy(layer(x))
     kept = y != 0
     np.testing.assert_allclose(y[kept], 2.0 / (1 - p), rtol=1e-15)
-    assert abs(1 - kept.mean() - p) < 0.03  # 2000 draws: ~7 standard deviations
+    # The drop rate of n = 2000 draws has sigma = sqrt(p (1 - p) / n) = 0.010; the seed
+    # fixes the draw, and 5 sigma still holds if a backend's RNG stream changes.
+    sigma = math.sqrt(p * (1 - p) / kept.size)
+    assert abs(1 - kept.mean() - p) < 5 * sigma
     dy = np.random.default_rng(1).normal(size=(50, 40))
     dx = npgen.to_numpy(layer.backward(npgen.asarray(dy, dtype="float64")))
     np.testing.assert_allclose(dx, np.where(kept, dy / (1 - p), 0.0), rtol=1e-15)

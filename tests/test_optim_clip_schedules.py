@@ -40,7 +40,9 @@ def test_clip_grad_norm_accepts_a_sequence_and_float32(backend):
     assert npgen.backend.dtype_name(total.dtype) == "float32"
     clipped = math.sqrt(sum(float(np.sum(npgen.to_numpy(g).astype(np.float64) ** 2))
                             for g in arrays))
-    assert abs(clipped - 1.0) < 1e-5
+    # float32 scale: rounding of the norm, the coefficient and each element is ~1e-7
+    # (eps = 1.2e-7), plus the 1e-6 / total of torch's coefficient; measured 4e-8.
+    assert abs(clipped - 1.0) < 1e-6
 
 
 def test_step_lr_closed_form():

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import npgen
-from npgen.functional.conv import conv2d_backward, conv2d_forward
 from npgen.testing.reference import (
     batchnorm_reference,
     conv2d_reference,
@@ -288,17 +287,38 @@ def test_as_numpy_accepts_other_libraries():
         as_numpy(["a", "b"])
 
 
-def test_npgen_ops_on_every_backend_pass_through_the_boundary(backend):
-    """npgen's own conv, fed arrays of the backend under test, agrees with itself on host."""
+def _host_conv2d_on(backend, scale=1.0):
+    """The NumPy loop twin behind ``backend``'s arrays: in from the backend, out onto it.
+
+    Independent of npgen's fast conv (the verify reference); ``scale`` injects an error.
+    """
+    seen = []
+
     def forward(x, w, b, stride, padding, dilation):
-        return conv2d_forward(x, w, b, stride, padding, dilation)[0]
+        seen.append(npgen.backend.backend_of(x).name)
+        host = [None if a is None else npgen.to_numpy(a) for a in (x, w, b)]
+        y = conv2d_reference(*host, stride, padding, dilation) * scale
+        return npgen.asarray(y, backend=backend)
 
-    def backward(dy, x, w, b, stride, padding, dilation):
-        return conv2d_backward(dy, conv2d_forward(x, w, b, stride, padding, dilation)[1])
+    return forward, seen
 
-    report = verify.verify_conv2d(forward, backward, max_examples=4,
-                                  to_theirs=lambda a: npgen.asarray(a, backend=backend))
-    assert report.ok
+
+def test_backend_arrays_pass_through_the_boundary(backend):
+    """An independent conv fed arrays of the backend under test passes; a 1e-3 error does not.
+
+    There is no reference conv backward, so the forward only is verified.
+    """
+    def to_theirs(a):
+        return npgen.asarray(a, backend=backend)
+
+    forward, seen = _host_conv2d_on(backend)
+    assert verify.verify_conv2d(forward, max_examples=4, to_theirs=to_theirs).ok
+    assert seen and set(seen) == {backend.name}  # it really received this row's arrays
+
+    off, _ = _host_conv2d_on(backend, scale=1 + 1e-3)
+    report = verify.verify_conv2d(off, max_examples=4, to_theirs=to_theirs,
+                                  raise_exception=False)
+    assert not report.ok and report.failure.name == "y"
 
 
 # ----------------------------------------------------------------------------------------------
