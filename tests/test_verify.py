@@ -349,12 +349,13 @@ def test_torch_functional_passes():
     assert verify.verify_conv2d(F.conv2d, torch_vjp(F.conv2d, 3), **float32).ok
 
 
-def test_torch_adam_step_passes():
-    torch = pytest.importorskip("torch")
+def _torch_optimizer_step(optimizer_class):
+    """One step of a torch.optim optimizer in verify_adam_step's calling convention."""
+    import torch
 
-    def torch_adam(param, grad, m, v, step, lr, betas, eps, weight_decay):
+    def step_function(param, grad, m, v, step, lr, betas, eps, weight_decay):
         p = torch.nn.Parameter(param.clone())
-        opt = torch.optim.Adam([p], lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        opt = optimizer_class([p], lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
         opt.state[p] = {"step": torch.tensor(float(step - 1)), "exp_avg": m.clone(),
                         "exp_avg_sq": v.clone()}
         p.grad = grad.clone()
@@ -362,20 +363,12 @@ def test_torch_adam_step_passes():
         state = opt.state[p]
         return p.detach(), state["exp_avg"], state["exp_avg_sq"]
 
-    assert verify.verify_adam_step(torch_adam, array_library="torch", max_examples=FEW).ok
+    return step_function
 
 
-def test_torch_adamw_step_passes():
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_torch_adam_and_adamw_steps_pass(name):
     torch = pytest.importorskip("torch")
-
-    def torch_adamw(param, grad, m, v, step, lr, betas, eps, weight_decay):
-        p = torch.nn.Parameter(param.clone())
-        opt = torch.optim.AdamW([p], lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
-        opt.state[p] = {"step": torch.tensor(float(step - 1)), "exp_avg": m.clone(),
-                        "exp_avg_sq": v.clone()}
-        p.grad = grad.clone()
-        opt.step()
-        state = opt.state[p]
-        return p.detach(), state["exp_avg"], state["exp_avg_sq"]
-
-    assert verify.verify_adamw_step(torch_adamw, array_library="torch", max_examples=FEW).ok
+    verifier = verify.verify_adam_step if name == "Adam" else verify.verify_adamw_step
+    step_function = _torch_optimizer_step(getattr(torch.optim, name))
+    assert verifier(step_function, array_library="torch", max_examples=FEW).ok
