@@ -40,16 +40,16 @@ def _gan_step(run: Run, batch, epoch: int, step: int) -> dict:
     x = model.to_model(asarray(batch, dtype=config.dtype))  # (B, ...), host -> backend
     z = run.noise_rng.normal((x.shape[0], model.latent_dim), dtype=config.dtype)  # (B, K)
     fake = generator(z)  # (B, ...); G keeps this forward's cache for its backward below
-    checkpoint = run.last_checkpoint()
 
     discriminator.zero_grad()
     d = discriminator_loss_and_backward(discriminator, x, fake)
-    d_values = check_finite({"discriminator loss": d.loss}, epoch, step, checkpoint)
+    d_values = check_finite({"discriminator loss": d.loss}, epoch, step,
+                            run.last_checkpoint)
     run.optimizers["discriminator"].step(discriminator.gradients())
 
     generator.zero_grad()
     g = generator_loss_and_backward(generator, discriminator, fake)
-    g_values = check_finite({"generator loss": g.loss}, epoch, step, checkpoint)
+    g_values = check_finite({"generator loss": g.loss}, epoch, step, run.last_checkpoint)
     run.optimizers["generator"].step(generator.gradients())
     return dict(zip(_TERMS, (d_values["discriminator loss"], g_values["generator loss"],
                              float(d.d_real), float(d.d_fake))))

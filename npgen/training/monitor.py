@@ -43,13 +43,17 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def check_finite(values: Mapping[str, object], epoch: int, step: int,
-                 checkpoint=None) -> dict[str, float]:
-    """``{term: float(value)}``, or :class:`NonFiniteLossError` naming the first bad term."""
+                 last_checkpoint=lambda: None) -> dict[str, float]:
+    """``{term: float(value)}``, or :class:`NonFiniteLossError` naming the first bad term.
+
+    ``last_checkpoint()`` gives the path the error reports; it is called only on failure,
+    so the training step does not look at the disk.
+    """
     floats = {}
     for term, value in values.items():
         number = float(value)
         if not math.isfinite(number):
-            raise NonFiniteLossError(epoch, step, term, number, checkpoint)
+            raise NonFiniteLossError(epoch, step, term, number, last_checkpoint())
         floats[term] = number
     return floats
 

@@ -43,7 +43,7 @@ def train_vae_epoch(run: Run, progress: bool = True) -> dict:
                                        model.beta, model.sigma)
         values = check_finite({"negative ELBO": result.loss,
                                "reconstruction": result.reconstruction, "KL": result.kl},
-                              epoch, step, run.last_checkpoint())
+                              epoch, step, run.last_checkpoint)
         optimizer.step(model.gradients())
         run.history.add_step(values)
         sums += x.shape[0] * np.array(list(values.values()))
