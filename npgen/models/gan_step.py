@@ -1,7 +1,10 @@
 """The two GAN training steps written out by hand: who calls whose backward, with which gradient.
 
-One iteration (Goodfellow et al. 2014, algorithm 1, with k = 1 and the
-non-saturating generator loss)::
+One iteration (after Goodfellow et al. 2014, algorithm 1, with k = 1 and the
+non-saturating generator loss). One difference from the paper: algorithm 1
+draws fresh noise for the generator update, while this step reuses the D step's
+samples ``fake = G(z)`` (as PyTorch's DCGAN example does), which saves one
+generator forward per iteration::
 
     z ~ N(0, I);  fake = G(z)                     # G keeps its cache for step 2
     1. D step   D.zero_grad()

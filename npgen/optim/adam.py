@@ -102,7 +102,9 @@ def adam_update(param, grad, state: AdamState, *, lr=1e-3, betas=(0.9, 0.999), e
     2018, Algorithm 2, plus bias correction: the maximum is kept of the raw v
     and bias-corrected with the current t); AdamW is Loshchilov & Hutter
     (2019), Algorithm 2, with the schedule multiplier folded into alpha, as in
-    PyTorch (the decay is lr * weight_decay). This is ``torch.optim.Adam``'s
+    PyTorch: the decay is lr * weight_decay, whereas the paper's is
+    eta_t * lambda_paper without alpha, so weight_decay = lambda_paper / alpha.
+    This is ``torch.optim.Adam``'s
     variant. TensorFlow/Keras put epsilon on the un-corrected sqrt(v) instead
     ("epsilon hat", Kingma & Ba Sec. 2): alpha_t = alpha sqrt(1 - beta2^t) /
     (1 - beta1^t), theta -= alpha_t * m / (sqrt(v) + epsilon_hat); the two
