@@ -10,13 +10,13 @@ trains its own, with its own layers and optimizer, and caches the weights:
 Symbols
 -------
 N          number of images
-K          number of classes (10)
-l          logits (N, K); t one-hot targets (N, K)
+J          number of classes (10); K is the latent size elsewhere
+l          logits (N, J); t one-hot targets (N, J)
 phi(x)     penultimate activations (N, 64), the Frechet-distance features
 
 The scores (see docs/evaluation.md)::
 
-    IS = exp(E_x KL(p(y|x) || p(y)))                        in [1, K]
+    IS = exp(E_x KL(p(y|x) || p(y)))                        in [1, J]
     FD = ||mu_g - mu_r||^2 + Tr(S_g + S_r - 2 sqrtm(S_g S_r))  on phi(x)
 
 The classifier is a host-side tool: it always runs on NumPy in float32,
@@ -73,14 +73,14 @@ def log_softmax(logits):
 
     Parameters
     ----------
-    logits : array (N, K), any backend
+    logits : array (N, J), any backend
 
     Returns
     -------
-    array (N, K): log-probabilities; every row's exp sums to 1.
+    array (N, J): log-probabilities; every row's exp sums to 1.
     """
     xp = namespace("log_softmax", logits)
-    shifted = logits - xp.max(logits, axis=-1, keepdims=True)  # (N, K), max entry 0
+    shifted = logits - xp.max(logits, axis=-1, keepdims=True)  # (N, J), max entry 0
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
 
 
@@ -89,14 +89,14 @@ def softmax_cross_entropy(logits, targets):
 
     Parameters
     ----------
-    logits : array (N, K)
-    targets : array (N, K), same library/device/dtype
+    logits : array (N, J)
+    targets : array (N, J), same library/device/dtype
         One-hot labels (or any rows of class probabilities).
 
     Returns
     -------
     loss : 0-d array
-    dlogits : array (N, K)
+    dlogits : array (N, J)
         ``(softmax(l) - t) / N`` (for rows of t that sum to 1).
     """
     where = "softmax_cross_entropy"
@@ -107,7 +107,7 @@ def softmax_cross_entropy(logits, targets):
     if logits.dtype != targets.dtype:
         raise TypeError(f"{where}: logits are {logits.dtype} but targets are {targets.dtype}")
     n = float(logits.shape[0])
-    log_p = log_softmax(logits)  # (N, K)
+    log_p = log_softmax(logits)  # (N, J)
     loss = xp.asarray(-xp.sum(targets * log_p) / n)  # a 0-d array, as the losses return
     return loss, (xp.exp(log_p) - targets) / n
 

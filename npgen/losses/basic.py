@@ -68,10 +68,10 @@ def bce_with_logits(logits, target, reduction: str = "mean"):
 
     Notes
     -----
-    ``-[t log s(l) + (1 - t) log(1 - s(l))] = softplus(l) - t l`` with the
-    logistic sigmoid s. It is evaluated as ``max(l, 0) - l t + log1p(e^-|l|)``,
+    ``-[t log sigmoid(l) + (1 - t) log(1 - sigmoid(l))] = softplus(l) - t l`` with the
+    logistic sigmoid. It is evaluated as ``max(l, 0) - l t + log1p(e^-|l|)``,
     so that no exponential of a positive number is ever taken. The gradient
-    is ``(1 - t) s(l) - t s(-l)``, exact in relative terms for hard targets.
+    is ``(1 - t) sigmoid(l) - t sigmoid(-l)``, exact in relative terms for hard targets.
     """
     where = "bce_with_logits"
     xp = check_pair(where, logits, target, "logits", "target")

@@ -7,7 +7,7 @@ symbol   argument                meaning
 =======  ======================  ================================================
 r        ``real_logits``         D's logits on data x, D(x) = sigmoid(r), any shape
 f        ``fake_logits``         D's logits on samples G(z), any shape
-s        ``real_label``          target for real data (1, or e.g. 0.9 when smoothed)
+α        ``real_label``          target for real data (1, or e.g. 0.9 when smoothed)
 n_r      ``real_logits.size``    number of elements of r (its mean divides by it)
 n_f      ``fake_logits.size``    number of elements of f
 =======  ======================  ================================================
