@@ -25,7 +25,7 @@ import numpy as np
 
 import npgen
 from npgen.checkpoint import atomic_write
-from npgen.verify import _layers, _objectives
+from npgen.verify import _layers, _objectives, _optim
 from npgen.verify._runner import OpSpec, call_convention
 from npgen.verify.report import TOLERANCES
 
@@ -131,16 +131,34 @@ OPS = tuple(dict.fromkeys(case.op for case in GOLDEN_CASES))
 
 def spec_of(case: GoldenCase) -> OpSpec:
     """The OpSpec computing ``case`` (activations and the generator loss take options)."""
+    return spec_for(case.op, case.config)
+
+
+def spec_for(op: str, config: dict) -> OpSpec:
+    """The OpSpec of golden op ``op``; options (saturating, reduction, ...) come from ``config``."""
     fixed = {"dense": _layers.DENSE, "conv2d": _layers.CONV2D,
              "conv_transpose2d": _layers.CONV_TRANSPOSE2D, "batchnorm_train": _layers.BATCHNORM,
-             "bce_with_logits": _objectives.BCE_WITH_LOGITS,
+             "batchnorm_eval": _layers.BATCHNORM_EVAL, "dropout": _layers.DROPOUT,
+             "flatten": _layers.FLATTEN, "unflatten": _layers.UNFLATTEN,
              "gaussian_kl": _objectives.GAUSSIAN_KL, "negative_elbo": _objectives.NEGATIVE_ELBO,
-             "gan_discriminator_loss": _objectives.GAN_DISCRIMINATOR, "adam_step": _objectives.ADAM}
-    if case.op in fixed:
-        return fixed[case.op]
-    if case.op == "gan_generator_loss":
-        return _objectives.gan_generator_spec(case.config["saturating"])
-    return _layers.activation_spec(case.op, case.config.get("negative_slope", 0.01))
+             "reparameterize": _objectives.REPARAMETERIZE,
+             "wasserstein_critic_loss": _objectives.WASSERSTEIN_CRITIC,
+             "wasserstein_generator_loss": _objectives.WASSERSTEIN_GENERATOR,
+             "sgd_step": _optim.SGD, "clip_grad_norm": _optim.CLIP_GRAD_NORM}
+    built = {
+        "gan_generator_loss": lambda: _objectives.gan_generator_spec(config["saturating"]),
+        "gan_discriminator_loss": lambda: _objectives.gan_discriminator_spec(
+            config.get("real_label", 1.0)),
+        "bce_with_logits": lambda: _objectives.bce_spec(config.get("reduction", "mean")),
+        "mse": lambda: _objectives.mse_spec(config.get("reduction", "mean")),
+        "adam_step": lambda: _optim.adam_spec(False, config.get("amsgrad", False)),
+        "adamw_step": lambda: _optim.adam_spec(True, config.get("amsgrad", False)),
+    }
+    if op in fixed:
+        return fixed[op]
+    if op in built:
+        return built[op]()
+    return _layers.activation_spec(op, config.get("negative_slope", 0.01))
 
 
 def _role(spec: OpSpec, name: str) -> dict:
@@ -165,8 +183,8 @@ def case_arrays(case: GoldenCase, dtype: str = "float64", seed: int = 0) -> dict
     inputs = {k: v.astype(dtype).astype(np.float64) for k, v in inputs.items()}  # stored values
     full_inputs = {**dict.fromkeys(spec.inputs), **inputs}  # an absent bias is None
     arrays, upstream = dict(inputs), None
-    if spec.upstream is not None:
-        y = spec.reference(full_inputs, case.config, None)["y"]
+    if spec.kind == "layer":  # losses store their own gradients (dloss = 1)
+        y = spec.reference(full_inputs, case.config, None)[spec.outputs[0]]
         upstream = rng.standard_normal(y.shape).astype(dtype).astype(np.float64)
         arrays[spec.upstream] = upstream
     results = spec.reference(full_inputs, case.config, upstream)
