@@ -31,7 +31,8 @@ from npgen.backend import dtype_name, use_backend
 from npgen.verify._convert import as_numpy
 from npgen.verify.report import TOLERANCES, compare_arrays
 
-__all__ = ["TorchComparison", "compare_with_torch", "from_torch", "to_torch", "torch_vjp"]
+__all__ = ["TorchComparison", "compare_with_torch", "from_torch", "to_torch", "torch_optimizer",
+           "torch_vjp"]
 
 SUPPORTED = ("Linear", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "ReLU",
              "LeakyReLU", "Sigmoid", "Tanh", "Dropout", "Flatten", "Unflatten", "Sequential")
@@ -265,13 +266,15 @@ def torch_vjp(forward, num_inputs: int, *, loss: bool = False):
     """A ``backward`` for :mod:`npgen.verify` computed by torch autograd from ``forward``.
 
     The first ``num_inputs`` arguments are differentiated (None entries, e.g. a
-    missing bias, get None). With ``loss=False`` the result is
-    ``backward(dy, *args) -> tuple`` (a VJP); with ``loss=True`` it is
-    ``backward(*args)`` returning the gradient(s) of the scalar ``forward(*args)``.
+    missing bias, get None). The result is a vector-Jacobian product
+    ``backward(dy, *args) -> tuple`` (one gradient when ``num_inputs`` is 1); with
+    ``loss=True`` the upstream is the scalar ``dloss`` of a loss, pushed through
+    autograd like any upstream (``torch.autograd.grad(loss, inputs, dloss)``), so a
+    custom ``autograd.Function`` whose backward ignores ``grad_output`` is caught.
 
     Example: ``verify_conv2d(F.conv2d, torch_vjp(F.conv2d, 3), array_library="torch")``.
     """
-    def gradients(upstream, args):
+    def backward(upstream, *args):
         args = list(args)
         leaves = []
         for i in range(num_inputs):
@@ -279,10 +282,35 @@ def torch_vjp(forward, num_inputs: int, *, loss: bool = False):
                 args[i] = args[i].detach().clone().requires_grad_(True)
                 leaves.append(args[i])
         out = forward(*args)
-        found = iter(torch.autograd.grad(out, leaves, upstream, allow_unused=True))
+        upstream = torch.as_tensor(upstream, dtype=out.dtype, device=out.device)
+        found = iter(torch.autograd.grad(out, leaves, upstream.reshape(out.shape),
+                                         allow_unused=True))
         grads = tuple(None if a is None else next(found) for a in args[:num_inputs])
         return grads[0] if num_inputs == 1 else grads
 
-    if loss:
-        return lambda *args: gradients(None, args)
-    return lambda dy, *args: gradients(dy, args)
+    if not isinstance(loss, bool):
+        raise TypeError(f"torch_vjp: loss must be True or False; got {loss!r}")
+    backward.npgen_backward_form = "vjp"  # for a loss too: backward(dloss, *args)
+    return backward
+
+
+def torch_optimizer(optimizer_class):
+    """``make_step`` for :func:`npgen.verify.verify_optimizer_steps` from a ``torch.optim`` class.
+
+    ``make_step(param, **hyper)`` builds ``optimizer_class([p], **hyper)`` on a copy
+    of ``param``; each ``step(grad)`` sets ``p.grad`` and calls ``optimizer.step()``.
+    Works for any optimizer with torch's interface (``torch.optim.Adam``, a subclass,
+    your own ``torch.optim.Optimizer``).
+    """
+    def make_step(param, **hyper):
+        p = torch.nn.Parameter(torch.as_tensor(param).detach().clone())
+        optimizer = optimizer_class([p], **hyper)
+
+        def step(grad):
+            p.grad = torch.as_tensor(grad, dtype=p.dtype).detach().clone()
+            optimizer.step()
+            return p.detach().clone()
+
+        return step
+
+    return make_step
