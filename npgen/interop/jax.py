@@ -1,4 +1,4 @@
-"""JAX bridge: arrays both ways and ``jax_vjp``, a backward for :mod:`npgen.verify` from ``jax.vjp``.
+"""JAX bridge: arrays both ways, and ``jax_vjp``: a backward for npgen.verify from ``jax.vjp``.
 
 JAX is an optional dependency (``pip install "npgen[jax]"``): importing
 :mod:`npgen` never imports it, and importing this module without it raises an

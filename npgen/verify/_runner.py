@@ -156,7 +156,8 @@ def _call(stage: str, fn, args, names, case: Case) -> dict:
         raise _Mismatch(stage, case, [failure], failure) from exc
 
 
-def _compare(theirs: dict, reference: dict, rtol, atol) -> list:
+def _compare(theirs: dict, reference: dict, rtol, atol, input_dtype=None) -> list:
+    """Compare by name; with ``input_dtype`` (float64) a narrower float output also fails."""
     out = []
     for name, value in theirs.items():
         expected = reference[name]
@@ -164,6 +165,10 @@ def _compare(theirs: dict, reference: dict, rtol, atol) -> list:
             continue  # e.g. dbias without a bias: anything (usually None) is accepted
         if value is None:
             out.append(ArrayComparison(name, False, problem="returned None"))
+            continue
+        if input_dtype == np.float64 and value.dtype.kind == "f" and value.dtype != np.float64:
+            out.append(ArrayComparison(name, False, shape=np.shape(expected), problem=(
+                f"dtype {value.dtype} for float64 inputs (computed in lower precision)")))
             continue
         r, a = default_tolerances(value.dtype) if rtol is None else (rtol, atol)
         out.append(compare_arrays(name, value, expected, r, a))
@@ -201,8 +206,9 @@ def run_case(spec: OpSpec, case: Case, forward, backward, convert, form, rtol, a
     args = [theirs_in[k] for k in spec.inputs] + [case.config[k] for k in spec.config_args]
     reference = _reference(spec, seen, case, form)
     call = forward if spec.call is None else (lambda *a: spec.call(forward, a, case.config))
+    input_dtype = next(as_numpy(v).dtype for v in theirs_in.values() if v is not None)
     comparisons = _compare(_call("forward", call, args, spec.outputs, case), reference, rtol,
-                           atol)
+                           atol, input_dtype)
     failed = [c for c in comparisons if not c.ok]
     if failed:
         raise _Mismatch("forward", case, comparisons, failed[0])
