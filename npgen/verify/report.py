@@ -191,7 +191,7 @@ class VerifyReport:
         lines = [head, f"minimal failing configuration: {config}"]
         if self.case is not None:
             rounding = ("not rounded" if self.case.decimals is None
-                        else f"rounded to {self.case.decimals} decimals")
+                        else f"rounded to {self.case.decimals} decimal places")
             lines.append(f"inputs: data_seed={self.case.data_seed}, {rounding} "
                          "(report.inputs; report.replay(forward, backward) reruns this case)")
         lines += [f"  {self.failure.describe()}"]
