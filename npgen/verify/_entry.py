@@ -71,7 +71,7 @@ def _jax_note(array_library) -> list:
 def verify_spec(spec: OpSpec, forward, backward, *, max_examples=50, rtol=None, atol=None, seed=0,
             array_library=None, to_theirs=None, supports=None, backward_form=None,
             raise_exception=True) -> VerifyReport:
-    where = f"npgen.verify.verify_{spec.name.split('(')[0]}"
+    where = spec.where
     if not callable(forward):
         raise TypeError(f"{where}: forward must be callable; got {forward!r}")
     if backward is not None and not callable(backward):

@@ -264,5 +264,6 @@ def activation_spec(name: str, negative_slope: float = 0.01) -> OpSpec:
 
     options = {"negative_slope": negative_slope} if name == "leaky_relu" else {}
     return OpSpec(name, ("x",), (), ("y",), ("dx",), "dy", configs, inputs, reference,
-                  options=options, round_inputs=name not in ("relu", "leaky_relu"))
+                  options=options, round_inputs=name not in ("relu", "leaky_relu"),
+                  verifier="verify_activation")
 

@@ -152,7 +152,8 @@ def trajectory_spec(optimizer: str, max_steps: int) -> OpSpec:
         return _run_steps(make_step, args, config, hyper_names)
 
     return OpSpec(f"{optimizer}_steps", ("param", "grads"), (), ("params",), (), None, configs,
-                  _trajectory_inputs, reference, kind="step", call=call)
+                  _trajectory_inputs, reference, kind="step", call=call,
+                  verifier="verify_optimizer_steps")
 
 
 # Gradient clipping by the total norm -------------------------------------------------------

@@ -78,6 +78,8 @@ class OpSpec:
     call : callable or None
         ``call(forward, args, config) -> tuple`` replacing ``forward(*args)``
         (optimizer trajectories call ``forward`` once and the step k times).
+    verifier : str
+        The public function, for messages (default ``"verify_" + name``).
     """
 
     name: str
@@ -94,10 +96,16 @@ class OpSpec:
     options: dict = field(default_factory=dict, hash=False)
     round_inputs: bool = True
     call: Callable | None = None
+    verifier: str = ""
 
     @property
     def golden_op(self) -> str:
         return self.op or self.name
+
+    @property
+    def where(self) -> str:
+        """'npgen.verify.verify_conv2d': the prefix of error messages."""
+        return f"npgen.verify.{self.verifier or 'verify_' + self.name.split('(')[0]}"
 
 
 def call_convention(spec: OpSpec) -> str:

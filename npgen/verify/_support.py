@@ -49,7 +49,7 @@ def restrict(spec, supports):
     configs = spec.configs()
     if not supports:
         return configs
-    where = f"npgen.verify.verify_{spec.name.split('(')[0]}"
+    where = spec.where
     if not isinstance(supports, dict):
         raise TypeError(f"{where}: supports must be a dict of configuration key -> supported "
                         f"value(s); got {type(supports).__name__}")
