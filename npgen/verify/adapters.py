@@ -27,7 +27,12 @@ def cached_pair(forward, backward) -> dict:
     ``x, keep_mask, p``); only the ``(out, cache)`` convention is adapted.
     """
     return {"forward": lambda *args: forward(*args)[0],
-            "backward": lambda dy, *args: backward(dy, forward(*args)[1])}
+            "backward": _maybe(backward, lambda dy, *args: backward(dy, forward(*args)[1]))}
+
+
+def _maybe(backward, adapted):
+    """The adapted backward, or None when there is no backward to adapt (forward-only)."""
+    return None if backward is None else adapted
 
 
 def cs231n_conv(forward, backward) -> dict:
@@ -42,8 +47,8 @@ def cs231n_conv(forward, backward) -> dict:
 
     return {
         "forward": lambda x, w, b, s, p, d: forward(x, w, b, param(s, p))[0],
-        "backward": lambda dy, x, w, b, s, p, d: tuple(
-            backward(dy, forward(x, w, b, param(s, p))[1])),
+        "backward": _maybe(backward, lambda dy, x, w, b, s, p, d: tuple(
+            backward(dy, forward(x, w, b, param(s, p))[1]))),
         "supports": {"dilation": 1, "bias": True, "stride": same_per_axis,
                      "padding": same_per_axis},
     }
@@ -59,8 +64,8 @@ def cs231n_affine(forward, backward) -> dict:
         dx, dw, db = backward(dy, forward(x, w.T, b)[1])
         return dx, dw.T, db
 
-    return {"forward": lambda x, w, b: forward(x, w.T, b)[0], "backward": backward_out_in,
-            "supports": {"bias": True}}
+    return {"forward": lambda x, w, b: forward(x, w.T, b)[0],
+            "backward": _maybe(backward, backward_out_in), "supports": {"bias": True}}
 
 
 def weights_in_out(forward, backward=None) -> dict:
@@ -71,7 +76,7 @@ def weights_in_out(forward, backward=None) -> dict:
         return dx, dw.T, db
 
     return {"forward": lambda x, w, b: forward(x, w.T, b),
-            "backward": None if backward is None else backward_out_in}
+            "backward": _maybe(backward, backward_out_in)}
 
 
 def cs231n_batchnorm(forward, backward, *, spatial: bool = False) -> dict:
@@ -86,7 +91,8 @@ def cs231n_batchnorm(forward, backward, *, spatial: bool = False) -> dict:
 
     rank = (lambda s: len(s) == 2) if spatial else ()
     return {"forward": lambda x, w, b, eps: run(x, w, b, eps)[0],
-            "backward": lambda dy, x, w, b, eps: tuple(backward(dy, run(x, w, b, eps)[1])),
+            "backward": _maybe(backward, lambda dy, x, w, b, eps: tuple(
+                backward(dy, run(x, w, b, eps)[1]))),
             "supports": {"spatial": rank}}
 
 
