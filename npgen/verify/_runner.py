@@ -124,7 +124,9 @@ def call_convention(spec: OpSpec) -> str:
 # Hypothesis's "explain" phase (which parts of the failing example matter) costs more than the
 # search and the shrink together and adds nothing to the report: it is left out.
 _PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
-# Rounding of the inputs; Hypothesis shrinks towards the first entry (one decimal place).
+# Rounding of the inputs (decimal places; None: not rounded). Hypothesis shrinks towards the
+# first entry: one decimal place (integers come second: in [-1, 1] they are mostly zeros, which
+# hides bugs and makes shrinking the configuration harder).
 _DECIMALS = (1, 0, 3, None)
 
 
