@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pytest
 
+from npgen.testing.reference import conv2d_reference, conv_transpose2d_reference
 from npgen.verify import adapters
 from npgen.verify import api as verify
 
@@ -226,6 +227,22 @@ def cs231n_adam(w, dw, config):
     return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config
 
 
+def conv_ceil_mode(x, w, b, stride, padding, dilation):
+    """Output size rounded up (ceil mode): the last partial window is padded and kept."""
+    extra = [(-(size + 2 * p - d * (k - 1) - 1)) % s for size, k, s, p, d in zip(
+        x.shape[2:], w.shape[2:], stride, padding, dilation)]
+    x = np.pad(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+    return conv2d_reference(x, w, b, stride, padding, dilation)
+
+
+def conv_transpose_output_padding_top_left(x, w, b, stride, padding, output_padding, dilation):
+    """The output_padding rows and columns added at the top-left instead of the bottom-right."""
+    y = conv_transpose2d_reference(x, w, None, stride, padding, (0, 0), dilation)
+    (oh, ow) = output_padding
+    y = np.pad(y, ((0, 0), (0, 0), (oh, 0), (ow, 0)))
+    return y + (0.0 if b is None else b[:, None, None])
+
+
 # The catalog: (name, planted bug?, run) where run() returns a VerifyReport -------------------
 
 
@@ -287,6 +304,10 @@ def _numpy_entries():
         ("adam storing m_hat (wrong from step 2)", True, lambda: verify.verify_optimizer_steps(
             "adam", **adapters.optimizer_class(
                 lambda p, **h: NumpyAdam(p, store_corrected=True, **h)), **o)),
+        ("conv2d in ceil mode", True, lambda: verify.verify_conv2d(conv_ceil_mode, **o)),
+        ("conv_transpose2d output_padding at the top-left", True,
+         lambda: verify.verify_conv_transpose2d(conv_transpose_output_padding_top_left, **o)),
+        ("conv2d loop twin", False, lambda: verify.verify_conv2d(conv2d_reference, **o)),
         ("cs231n conv (no dilation, declared)", False, lambda: verify.verify_conv2d(
             **adapters.cs231n_conv(cs231n_conv_forward, cs231n_conv_backward), **o)),
         ("cs231n affine, w (in, out)", False, lambda: verify.verify_dense(
@@ -323,8 +344,63 @@ def _torch_entries():
             l, t = ctx.saved_tensors
             return (torch.sigmoid(l) - t) / l.numel(), None
 
+    F = torch.nn.functional
+
+    def bn_eval(x, w, b, rm, rv, eps):
+        return F.batch_norm(x, rm, rv, w, b, training=False, eps=eps)
+
+    def reparameterize_torch(mu, lv, eps):
+        return mu + torch.exp(0.5 * lv) * eps
+
+    def clip_torch(grads, max_norm):
+        params = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
+        for p, g in zip(params, grads):
+            p.grad = g.clone()
+        return torch.nn.utils.clip_grad_norm_(params, max_norm), [p.grad for p in params]
+
+    def sgd_torch(param, grad, buf, lr, momentum, dampening, nesterov, weight_decay):
+        p = torch.nn.Parameter(param.clone())
+        opt = torch.optim.SGD([p], lr=lr, momentum=momentum, dampening=dampening,
+                              nesterov=nesterov, weight_decay=weight_decay)
+        if buf is not None:
+            opt.state[p] = {"momentum_buffer": buf.clone()}
+        p.grad = grad.clone()
+        opt.step()
+        return p.detach(), opt.state[p].get("momentum_buffer")
+
+    def adam_amsgrad_torch(param, grad, m, v, v_max, step, lr, betas, eps, weight_decay):
+        p = torch.nn.Parameter(param.clone())
+        opt = torch.optim.Adam([p], lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                               amsgrad=True)
+        opt.state[p] = {"step": torch.tensor(float(step - 1)), "exp_avg": m.clone(),
+                        "exp_avg_sq": v.clone(), "max_exp_avg_sq": v_max.clone()}
+        p.grad = grad.clone()
+        opt.step()
+        state = opt.state[p]
+        return p.detach(), state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"]
+
+    def smoothed_d(r, f):
+        return (F.binary_cross_entropy_with_logits(r, torch.full_like(r, 0.9))
+                + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f)))
+
     o = dict(max_examples=FEW, raise_exception=False, array_library="torch")
     return [
+        ("torch batch_norm eval", False, lambda: verify.verify_batchnorm_eval(
+            bn_eval, torch_vjp(bn_eval, 3), **o)),
+        ("torch flatten", False, lambda: verify.verify_flatten(
+            torch.flatten, torch_vjp(torch.flatten, 1), **o)),
+        ("torch unflatten", False, lambda: verify.verify_unflatten(
+            torch.unflatten, torch_vjp(torch.unflatten, 1), **o)),
+        ("torch reparameterize", False, lambda: verify.verify_reparameterize(
+            reparameterize_torch, torch_vjp(reparameterize_torch, 2), **o)),
+        ("torch clip_grad_norm_", False, lambda: verify.verify_clip_grad_norm(clip_torch, **o)),
+        ("torch.optim.SGD one step", False, lambda: verify.verify_sgd_step(sgd_torch, **o)),
+        ("torch.optim.Adam amsgrad one step", False, lambda: verify.verify_adam_step(
+            adam_amsgrad_torch, amsgrad=True, **o)),
+        ("torch.optim.AdamW, k steps", False, lambda: verify.verify_optimizer_steps(
+            "adamw", torch_optimizer(torch.optim.AdamW), **o)),
+        ("torch label-smoothed D loss", False, lambda: verify.verify_gan_discriminator_loss(
+            smoothed_d, torch_vjp(smoothed_d, 2, loss=True), real_label=0.9, **o)),
         ("bce autograd.Function", False, lambda: verify.verify_bce_with_logits(
             BCE.apply, torch_vjp(BCE.apply, 1, loss=True), **o)),
         ("bce autograd.Function ignoring grad_output", True,
