@@ -96,6 +96,12 @@ print("ok")
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
+def test_import_npgen_does_not_import_jax():
+    code = ("import sys, npgen, npgen.verify, npgen.verify.adapters, npgen.interop; "
+            "assert 'jax' not in sys.modules, 'jax imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_missing_jax_gives_the_pip_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "jax", None)
     monkeypatch.delitem(sys.modules, "npgen.interop.jax", raising=False)
