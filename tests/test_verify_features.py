@@ -244,7 +244,7 @@ def test_bad_verifier_options():
         verify.verify_adam_step(lambda *a: a, amsgrad=1)
 
 
-def test_a_bug_from_step_two_shrinks_to_two_steps():
+def test_a_bug_from_step_two_shrinks_to_two_steps(tmp_path):
     """SGD whose momentum buffer restarts at every step: right at step 1, wrong from step 2."""
     def make_step(param, lr, momentum, dampening, nesterov, weight_decay):
         state = {"p": param}
@@ -261,6 +261,10 @@ def test_a_bug_from_step_two_shrinks_to_two_steps():
                                            raise_exception=False)
     assert not report.ok and report.config["steps"] == 2 and report.config["momentum"] > 0
     assert report.failure.index[0] == 1  # step 2
+    folder = tmp_path / "saved"
+    saved = dict(np.load(report.save(folder)))
+    assert saved["params"].shape == (2, *report.config["shape"])
+    assert main(["compare", str(folder), str(folder)]) == 0  # the manifest validates
 
 
 # Every op has a verifier -----------------------------------------------------------------------
