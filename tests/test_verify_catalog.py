@@ -244,6 +244,43 @@ def conv_transpose_output_padding_top_left(x, w, b, stride, padding, output_padd
     return y + (0.0 if b is None else b[:, None, None])
 
 
+def cs231n_relu_forward(x):
+    return np.maximum(x, 0), x
+
+
+def cs231n_relu_backward(dout, cache):
+    return dout * (cache > 0)
+
+
+def cs231n_batchnorm_forward(x, gamma, beta, bn_param):
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    xhat = (x - mu) / np.sqrt(var + bn_param["eps"])
+    return gamma * xhat + beta, (xhat, gamma, var, bn_param["eps"])
+
+
+def cs231n_batchnorm_backward(dout, cache):
+    xhat, gamma, var, eps = cache
+    n = len(xhat)
+    dgamma, dbeta = (dout * xhat).sum(axis=0), dout.sum(axis=0)
+    dx = gamma / np.sqrt(var + eps) / n * (n * dout - dbeta - xhat * dgamma)
+    return dx, dgamma, dbeta
+
+
+def cs231n_sgd_momentum(w, dw, config):
+    v = config.get("velocity", np.zeros_like(w))
+    v = config["momentum"] * v - config["learning_rate"] * dw
+    config["velocity"] = v
+    return w + v, config
+
+
+def dense_in_out(x, w, b):  # plain form, w (in, out)
+    return x @ w + (0.0 if b is None else b)
+
+
+def dense_in_out_vjp(dy, x, w, b):
+    return dy @ w.T, x.T @ dy, None if b is None else dy.sum(axis=0)
+
+
 # The catalog: (name, planted bug?, run) where run() returns a VerifyReport -------------------
 
 
@@ -316,6 +353,17 @@ def _numpy_entries():
         ("cs231n affine returning dw transposed", True, lambda: verify.verify_dense(
             **adapters.cs231n_affine(cs231n_affine_forward, lambda d, c: cs231n_affine_backward(
                 d, c, transpose_bug=True)), **o)),
+        ("cs231n relu pair", False, lambda: verify.verify_activation(
+            "relu", **adapters.cached_pair(cs231n_relu_forward, cs231n_relu_backward), **o)),
+        ("cs231n batchnorm pair", False, lambda: verify.verify_batchnorm_train(
+            **adapters.cs231n_batchnorm(cs231n_batchnorm_forward, cs231n_batchnorm_backward),
+            **o)),
+        ("cs231n sgd_momentum, k steps", False, lambda: verify.verify_optimizer_steps(
+            "sgd", **adapters.cs231n_sgd_momentum(cs231n_sgd_momentum), **o)),
+        ("dense with w (in, out)", False, lambda: verify.verify_dense(
+            **adapters.weights_in_out(dense_in_out, dense_in_out_vjp), **o)),
+        ("dense with w (in, out), unadapted", True, lambda: verify.verify_dense(
+            dense_in_out, dense_in_out_vjp, **o)),
         ("cs231n adam, 4 steps", False, lambda: verify.verify_optimizer_steps(
             "adam", **adapters.cs231n_adam(cs231n_adam), **o)),
     ]
