@@ -217,6 +217,8 @@ def test_supports_values_and_unknown_keys():
 
     verify.verify_dense(forward, supports={"batch": {1, 3}}, max_examples=FEW)
     assert set(seen) <= {1, 3}
+    with pytest.raises(ValueError, match="verify_dense: no configuration could be run"):
+        verify.verify_dense(_dense, supports={"batch": 9}, max_examples=2)
 
 
 # Options ---------------------------------------------------------------------------------------

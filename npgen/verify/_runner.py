@@ -25,7 +25,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky, UnsatisfiedAssumption
+from hypothesis.errors import Flaky, Unsatisfiable, UnsatisfiedAssumption
 
 from npgen.verify._convert import as_numpy
 from npgen.verify._support import restrict
@@ -253,6 +253,10 @@ def run_differential(spec: OpSpec, forward, backward, *, convert, max_examples: 
                   notes=list(notes), replay_spec=(spec, form))
     try:
         differential()
+    except Unsatisfiable as exc:
+        raise ValueError(
+            f"{spec.where}: no configuration could be run: every one drawn was outside "
+            f"supports={supports!r} or skipped by assume() in the implementation") from exc
     except _Mismatch as exc:
         return VerifyReport(ok=False, examples=tried[0], config=exc.case.config,
                             failure=exc.failure, comparisons=exc.comparisons, stage=exc.stage,
