@@ -184,8 +184,11 @@ class VerifyReport:
             head = (f"npgen.verify {self.family}: UNSUPPORTED configuration (their code raised "
                     f"NotImplementedError) after {self.examples} configurations "
                     f"(seed={self.seed}){restricted}")
+        elif self.stage == "reproducibility":
+            head = (f"npgen.verify {self.family}: NOT REPRODUCIBLE after {self.examples} "
+                    f"configurations (seed={self.seed}){restricted}")
         else:
-            head = (f"npgen.verify {self.family}: MISMATCH in the {self.stage or 'check'} "
+            head = (f"npgen.verify {self.family}: MISMATCH in the {self.stage} "
                     f"({self.failure.name}) after {self.examples} configurations "
                     f"(seed={self.seed}){restricted}")
         lines = [head, f"minimal failing configuration: {config}"]
