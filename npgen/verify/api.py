@@ -22,6 +22,9 @@ supports : dict, optional
     The part of the configuration space their implementation supports, e.g.
     ``{"dilation": 1, "bias": True}``: only those configurations are drawn
     (:mod:`npgen.verify._support` lists the accepted values).
+backward_form : "vjp" or "grad", optional (losses)
+    ``backward(dloss, *inputs)`` (the documented form) or ``backward(*inputs)``;
+    read from the signature when omitted (and from ``torch_vjp``/``jax_vjp``).
 raise_exception : bool, default True
     Raise :class:`VerifyError` (an AssertionError) on a mismatch; else return the report.
 
