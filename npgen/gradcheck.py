@@ -253,6 +253,29 @@ def _is_float(x) -> bool:
     return xp.isdtype(x.dtype, "real floating")
 
 
+def _through_host(inputs, f: Callable, vjp: Callable):
+    """JAX arrays are immutable (central differences assign elements): check NumPy copies.
+
+    ``f`` and ``vjp`` then receive NumPy arrays (JAX functions accept them) and
+    their results are copied back to NumPy.
+    """
+    if not any(array_api_compat.is_jax_array(x) for x in inputs):
+        return inputs, f, vjp, []
+
+    def f_host(*args):
+        return to_numpy(f(*args))
+
+    def vjp_host(dy, *args):
+        grads = vjp(dy, *args)
+        if not isinstance(grads, (tuple, list)):
+            return grads
+        return tuple(None if g is None else to_numpy(g) for g in grads)
+
+    host = [to_numpy(x) if array_api_compat.is_jax_array(x) else x for x in inputs]
+    return host, f_host, vjp_host, ["JAX inputs were checked on NumPy copies (JAX arrays are "
+                                    "immutable)"]
+
+
 def _finish(report: GradcheckReport, raise_exception: bool) -> GradcheckReport:
     if raise_exception and not report.ok:
         raise GradcheckError(report)
@@ -283,7 +306,8 @@ def check_vjp(
         where an input has none, e.g. integer targets).
     inputs : tuple of arrays
         Any namespace and device; float32 inputs are checked on float64
-        copies (``f`` and ``vjp`` then receive float64 arrays).
+        copies (``f`` and ``vjp`` then receive float64 arrays). JAX arrays are
+        checked on NumPy copies (JAX needs ``jax_enable_x64`` for float64).
     names : sequence of str, optional
         Names for the report (default ``x0, x1, ...``).
     wrt : sequence of int, optional
@@ -298,7 +322,7 @@ def check_vjp(
     """
     rtol, atol = _tolerances(rtol, atol, eps)
     names = list(names) if names is not None else [f"x{i}" for i in range(len(inputs))]
-    notes = []
+    inputs, f, vjp, notes = _through_host(inputs, f, vjp)
     if any(_is_float(x) and dtype_name(x.dtype) == "float32" for x in inputs):
         notes.append("float32 inputs were checked on float64 copies")
     inputs = [_float64_copy(x) if _is_float(x) else x for x in inputs]
@@ -307,7 +331,8 @@ def check_vjp(
     if dtype_name(y.dtype) != "float64":
         raise TypeError(
             f"check_vjp: f returned {dtype_name(y.dtype)} for float64 inputs; central "
-            "differences need f to compute in float64"
+            "differences need f to compute in float64 (JAX: jax.config.update("
+            "'jax_enable_x64', True))"
         )
     r = _projection(y, seed)
     xp = array_api_compat.array_namespace(y)

@@ -128,3 +128,105 @@ def test_single_layer_and_eval_mode_running_stats():
                                   layer.running_var.numpy())
     assert int(twin.state_dict()["num_batches_tracked"]) == 7
     assert isinstance(to_torch(twin), torch.nn.BatchNorm2d)
+
+
+# Custom modules: subclasses, twins with a name mapping, custom batch norm buffers ------------
+
+
+def _batch_norm_module(torch, unbiased=False):
+    class MyBatchNorm(torch.nn.BatchNorm1d):
+        """Their own training-mode forward (running statistics updated as torch does)."""
+
+        def forward(self, x):
+            mean, var = x.mean(0), x.var(0, unbiased=unbiased)
+            with torch.no_grad():
+                m = self.momentum
+                self.running_mean.mul_(1 - m).add_(m * mean)
+                self.running_var.mul_(1 - m).add_(m * x.var(0, unbiased=True))
+                self.num_batches_tracked += 1
+            return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
+
+    return MyBatchNorm
+
+
+@pytest.mark.parametrize("unbiased", [False, True])
+def test_a_batchnorm_subclass_is_compared_buffers_included(unbiased):
+    torch = pytest.importorskip("torch")
+    from npgen.interop.torch import compare_with_torch
+
+    module = _batch_norm_module(torch, unbiased)(4)
+    report = compare_with_torch(module, np.random.default_rng(0).standard_normal((5, 4)))
+    names = {c.name for c in report.comparisons}
+    assert {"buffer[running_mean]", "buffer[running_var]", "grad[weight]"} <= names
+    assert report.ok != unbiased, str(report)  # the unbiased variance in the forward is a bug
+
+
+def _custom_linear(torch, scale=1.0):
+    class MyLinear(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.W = torch.nn.Parameter(torch.randn(4, 3))  # (out, in)
+            self.c = torch.nn.Parameter(torch.randn(4))
+
+        def forward(self, x):
+            return x @ (scale * self.W).T + self.c
+
+    torch.manual_seed(0)
+    return MyLinear()
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.001])
+def test_a_custom_module_with_an_npgen_twin(scale):
+    torch = pytest.importorskip("torch")
+    from npgen.interop.torch import compare_with_torch
+
+    x = np.random.default_rng(1).standard_normal((2, 3))
+    module = _custom_linear(torch, scale)
+    with pytest.raises(TypeError, match="pass twin="):
+        compare_with_torch(module, x)
+    twin = npgen.nn.Dense(3, 4, dtype="float64")
+    by_order = compare_with_torch(module, x, twin=twin)  # names differ, shapes in order agree
+    explicit = compare_with_torch(module, x, twin=twin, mapping={"W": "weight", "c": "bias"})
+    for report in (by_order, explicit):
+        assert report.ok == (scale == 1.0), str(report)
+        assert {c.name for c in report.comparisons} == {"y", "dx", "grad[W]", "grad[c]"}
+    assert "theirs = the torch module, reference = npgen's twin" in str(by_order)
+    with pytest.raises(ValueError, match="mapping names unknown keys"):
+        compare_with_torch(module, x, twin=twin, mapping={"W": "kernel"})
+    with pytest.raises(ValueError, match="dtype='float64'"):
+        compare_with_torch(module, x, twin=npgen.nn.Dense(3, 4))
+
+
+def test_a_custom_batchnorm_without_num_batches_tracked_raises_no_false_alarm():
+    torch = pytest.importorskip("torch")
+    from npgen.interop.torch import compare_with_torch
+
+    class PlainBatchNorm(torch.nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.rand(n) + 0.5)
+            self.bias = torch.nn.Parameter(torch.randn(n))
+            self.register_buffer("running_mean", torch.zeros(n))
+            self.register_buffer("running_var", torch.ones(n))
+
+        def forward(self, x):
+            with torch.no_grad():
+                self.running_mean.lerp_(x.mean(0), 0.1)
+                self.running_var.lerp_(x.var(0, unbiased=True), 0.1)
+            xhat = (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + 1e-5)
+            return xhat * self.weight + self.bias
+
+    twin = npgen.nn.BatchNorm1d(3, dtype="float64")
+    report = compare_with_torch(PlainBatchNorm(3), np.random.default_rng(2).normal(size=(6, 3)),
+                                twin=twin)
+    assert report.ok, str(report)
+    assert {"buffer[running_mean]", "buffer[running_var]"} <= set(report.max_abs_err)
+
+
+def test_ok_is_never_printed_beside_an_infinite_relative_error():
+    from npgen.verify.report import compare_arrays
+
+    tiny = compare_arrays("dx", np.array([1e-12, 1.0]), np.array([0.0, 1.0]), 1e-7, 1e-9)
+    assert tiny.ok and tiny.rel_err == 0.0 and "inf" not in tiny.describe()
+    large = compare_arrays("dx", np.array([1e-6, 1.0]), np.array([0.0, 1.0]), 1e-7, 1e-9)
+    assert not large.ok and large.rel_err == float("inf")

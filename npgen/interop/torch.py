@@ -31,7 +31,8 @@ from npgen.backend import dtype_name, use_backend
 from npgen.verify._convert import as_numpy
 from npgen.verify.report import TOLERANCES, compare_arrays
 
-__all__ = ["TorchComparison", "compare_with_torch", "from_torch", "to_torch", "torch_vjp"]
+__all__ = ["TorchComparison", "compare_with_torch", "from_torch", "to_torch", "torch_optimizer",
+           "torch_vjp"]
 
 SUPPORTED = ("Linear", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "ReLU",
              "LeakyReLU", "Sigmoid", "Tanh", "Dropout", "Flatten", "Unflatten", "Sequential")
@@ -53,7 +54,6 @@ def _check_conv(where: str, layer) -> None:
 
 def _npgen_twin(where: str, layer, dtype):
     """An npgen layer with ``layer``'s hyper-parameters (weights are loaded afterwards)."""
-    kind = type(layer).__name__
     bias = getattr(layer, "bias", None) is not None
     if isinstance(layer, nn.Linear):
         return npnn.Dense(layer.in_features, layer.out_features, bias=bias, dtype=dtype)
@@ -66,9 +66,10 @@ def _npgen_twin(where: str, layer, dtype):
         _check_conv(where, layer)
         return npnn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size,
                            layer.stride, layer.padding, layer.dilation, bias=bias, dtype=dtype)
-    if kind in ("BatchNorm1d", "BatchNorm2d"):
-        return getattr(npnn, kind)(layer.num_features, layer.eps, layer.momentum, layer.affine,
-                                   layer.track_running_stats, dtype=dtype)
+    for kind in ("BatchNorm1d", "BatchNorm2d"):  # subclasses too (their own forward, say)
+        if isinstance(layer, getattr(nn, kind)):
+            return getattr(npnn, kind)(layer.num_features, layer.eps, layer.momentum,
+                                       layer.affine, layer.track_running_stats, dtype=dtype)
     simple = {
         nn.ReLU: lambda: npnn.ReLU(), nn.Sigmoid: lambda: npnn.Sigmoid(),
         nn.Tanh: lambda: npnn.Tanh(),
@@ -77,9 +78,11 @@ def _npgen_twin(where: str, layer, dtype):
         nn.Flatten: lambda: npnn.Flatten(layer.start_dim, layer.end_dim),
         nn.Unflatten: lambda: npnn.Unflatten(layer.dim, tuple(layer.unflattened_size)),
     }
-    if type(layer) in simple:
-        return simple[type(layer)]()
-    raise _unsupported(where, layer)
+    for torch_class, build in simple.items():
+        if isinstance(layer, torch_class):
+            return build()
+    raise _unsupported(where, layer, " (for a custom module pass twin=<an npgen module with "
+                                     "the same parameters> to compare_with_torch)")
 
 
 def _layer_dtype(layer, dtype):
@@ -184,12 +187,13 @@ def _torch_layer(where: str, layer):
 
 @dataclass
 class TorchComparison:
-    """Forward, input-gradient, parameter-gradient and buffer differences, in float64.
+    """Their torch module against npgen's twin (the reference), in float64.
 
-    ``comparisons`` holds one :class:`npgen.verify.ArrayComparison` per array:
-    ``y``, ``dx``, ``grad[<parameter name>]`` and ``buffer[<name>]`` (batch-norm
-    running statistics after the forward). ``max_abs_err`` maps each name to its
-    largest absolute difference.
+    ``comparisons`` holds one :class:`npgen.verify.ArrayComparison` per array,
+    with ``theirs`` the torch value and ``reference`` npgen's: ``y``, ``dx``,
+    ``grad[<parameter name>]`` and ``buffer[<name>]`` (batch-norm running
+    statistics after the forward), named as in the torch module. ``max_abs_err``
+    maps each name to its largest absolute difference.
     """
 
     comparisons: list = field(default_factory=list)
@@ -205,8 +209,9 @@ class TorchComparison:
         return {c.name: c.abs_err for c in self.comparisons}
 
     def __str__(self) -> str:
-        head = "npgen and torch agree" if self.ok else "npgen and torch DIFFER"
-        lines = [f"{head} (float64; tolerance {self.atol:g} + {self.rtol:g} |torch|):"]
+        head = "torch module and npgen agree" if self.ok else "torch module and npgen DIFFER"
+        lines = [f"{head} (float64; theirs = the torch module, reference = npgen's twin; pass "
+                 f"when |theirs - reference| <= {self.atol:g} + {self.rtol:g} |reference|):"]
         return "\n".join(lines + [f"  {c.describe()}" for c in self.comparisons])
 
 
@@ -218,12 +223,61 @@ def _torch_side(module, x: np.ndarray, dy: np.ndarray):
     return y, xt.grad, grads, dict(module.named_buffers())
 
 
-def compare_with_torch(module, x, *, seed: int = 0, rtol: float | None = None,
-                       atol: float | None = None) -> TorchComparison:
-    """Run a torch module and its npgen twin in float64 and compare everything.
+def _pair_names(module, twin, mapping) -> dict:
+    """torch state-dict key -> npgen key: ``mapping`` first, then equal names and shapes,
+    then the remaining parameters in order when their shapes agree."""
+    theirs = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    ours = {k: tuple(np.shape(v)) for k, v in twin.state_dict().items()}
+    pairs = dict(mapping or {})
+    bad = sorted(set(pairs) - set(theirs)) + sorted(set(pairs.values()) - set(ours))
+    if bad:
+        raise ValueError(f"compare_with_torch: mapping names unknown keys {bad}; torch keys: "
+                         f"{', '.join(theirs)}; npgen keys: {', '.join(ours)}")
+    for key, shape in theirs.items():
+        if key not in pairs and ours.get(key) == shape and key not in pairs.values():
+            pairs[key] = key
+    left_theirs = [k for k in dict(module.named_parameters()) if k not in pairs]
+    left_ours = [k for k in twin.parameters() if k not in pairs.values()]
+    if [theirs[k] for k in left_theirs] == [ours[k] for k in left_ours]:
+        pairs.update(zip(left_theirs, left_ours))
+    unmatched = [k for k in twin.parameters() if k not in pairs.values()]
+    if unmatched or [k for k in dict(module.named_parameters()) if k not in pairs]:
+        raise ValueError(f"compare_with_torch: cannot map the parameters by names and shapes "
+                         f"(torch: {theirs}; npgen: {ours}); pass mapping={{torch_name: "
+                         "npgen_name, ...}")
+    return pairs
 
-    Both see the same input ``x`` (any library) and, after the forward, the same
-    random upstream gradient (N(0, 1), seeded). Copies are used: ``module`` is not
+
+def _twin_of(module, twin, mapping):
+    """npgen's float64 twin with the torch module's weights, and the key pairs."""
+    if twin is None:
+        with use_backend("numpy"):
+            twin = from_torch(module, dtype="float64")
+        return twin, {k: k for k in module.state_dict()}
+    twin = copy.deepcopy(twin)
+    if any(dtype_name(p.dtype) != "float64" for p in twin.parameters().values()):
+        raise ValueError("compare_with_torch: build the twin with dtype='float64' (the "
+                         "comparison runs in float64)")
+    pairs = _pair_names(module, twin, mapping)
+    state = twin.state_dict()
+    torch_state = module.state_dict()
+    state.update({ours: torch_state[k].numpy() for k, ours in pairs.items()})
+    twin.load_state_dict(state)
+    return twin.train(module.training), pairs
+
+
+def compare_with_torch(module, x, *, twin=None, mapping=None, seed: int = 0,
+                       rtol: float | None = None, atol: float | None = None) -> TorchComparison:
+    """Run a torch module and npgen's twin in float64 and compare everything.
+
+    ``module`` is theirs; npgen's twin is the reference. Supported layers and
+    ``Sequential`` stacks of them (subclasses included) get their twin from
+    :func:`from_torch`; any other ``torch.nn.Module`` needs ``twin=``, an npgen
+    module (float64) whose parameters map onto the torch module's by names and
+    shapes, or by ``mapping={torch_name: npgen_name}``. The torch weights are
+    copied into (a copy of) the twin; buffers present on both sides (running
+    statistics) are compared after the forward. Both see the same input ``x``
+    and the same random upstream gradient (N(0, 1), seeded). ``module`` is not
     modified. Dropout must be inactive (eval mode or p=0): its masks are random.
     """
     reference = _copy_float64(module)
@@ -232,23 +286,24 @@ def compare_with_torch(module, x, *, seed: int = 0, rtol: float | None = None,
             raise ValueError(f"compare_with_torch: {layer!r} is in training mode; its random "
                              "masks cannot match. Call module.eval() or use p=0")
     x = as_numpy(x, "compare_with_torch").astype(np.float64)
+    npgen_twin, pairs = _twin_of(reference, twin, mapping)
     with use_backend("numpy"):
-        twin = from_torch(reference, dtype="float64")
-        y = twin(x)
+        y = npgen_twin(x)
         dy = np.random.default_rng(seed).standard_normal(y.shape)
-        dx = twin.backward(dy)
-        ours = {"y": y, "dx": dx, **{f"grad[{k}]": v for k, v in twin.gradients().items()},
-                **{f"buffer[{k}]": v for k, v in twin.buffers().items()}}
+        dx = npgen_twin.backward(dy)
+        grads, buffers = npgen_twin.gradients(), npgen_twin.buffers()
     ty, tdx, tgrads, tbuffers = _torch_side(reference, x, dy)
-    theirs = {"y": ty, "dx": tdx, **{f"grad[{k}]": v for k, v in tgrads.items()},
-              **{f"buffer[{k}]": v for k, v in tbuffers.items()}}
     default_rtol, default_atol = TOLERANCES["float64"]
     rtol, atol = (default_rtol, default_atol) if rtol is None else (rtol, atol)
     report = TorchComparison(rtol=rtol, atol=atol)
-    for name, value in theirs.items():
-        if value is None:  # a parameter the loss does not reach (torch leaves .grad None)
-            value = torch.zeros(ours[name].shape, dtype=torch.float64)
-        report.comparisons.append(compare_arrays(name, as_numpy(ours[name]), as_numpy(value),
+    named = [("y", ty, y), ("dx", tdx, dx)]
+    named += [(f"grad[{k}]", g, grads[pairs[k]]) for k, g in tgrads.items()]
+    named += [(f"buffer[{k}]", b, buffers[pairs[k]]) for k, b in tbuffers.items()
+              if pairs.get(k) in buffers]
+    for name, theirs, ours in named:
+        if theirs is None:  # a parameter the loss does not reach (torch leaves .grad None)
+            theirs = torch.zeros(np.shape(ours), dtype=torch.float64)
+        report.comparisons.append(compare_arrays(name, as_numpy(theirs), as_numpy(ours),
                                                  rtol, atol))
     return report
 
@@ -265,13 +320,15 @@ def torch_vjp(forward, num_inputs: int, *, loss: bool = False):
     """A ``backward`` for :mod:`npgen.verify` computed by torch autograd from ``forward``.
 
     The first ``num_inputs`` arguments are differentiated (None entries, e.g. a
-    missing bias, get None). With ``loss=False`` the result is
-    ``backward(dy, *args) -> tuple`` (a VJP); with ``loss=True`` it is
-    ``backward(*args)`` returning the gradient(s) of the scalar ``forward(*args)``.
+    missing bias, get None). The result is a vector-Jacobian product
+    ``backward(dy, *args) -> tuple`` (one gradient when ``num_inputs`` is 1); with
+    ``loss=True`` the upstream is the scalar ``dloss`` of a loss, pushed through
+    autograd like any upstream (``torch.autograd.grad(loss, inputs, dloss)``), so a
+    custom ``autograd.Function`` whose backward ignores ``grad_output`` is caught.
 
     Example: ``verify_conv2d(F.conv2d, torch_vjp(F.conv2d, 3), array_library="torch")``.
     """
-    def gradients(upstream, args):
+    def backward(upstream, *args):
         args = list(args)
         leaves = []
         for i in range(num_inputs):
@@ -279,10 +336,35 @@ def torch_vjp(forward, num_inputs: int, *, loss: bool = False):
                 args[i] = args[i].detach().clone().requires_grad_(True)
                 leaves.append(args[i])
         out = forward(*args)
-        found = iter(torch.autograd.grad(out, leaves, upstream, allow_unused=True))
+        upstream = torch.as_tensor(upstream, dtype=out.dtype, device=out.device)
+        found = iter(torch.autograd.grad(out, leaves, upstream.reshape(out.shape),
+                                         allow_unused=True))
         grads = tuple(None if a is None else next(found) for a in args[:num_inputs])
         return grads[0] if num_inputs == 1 else grads
 
-    if loss:
-        return lambda *args: gradients(None, args)
-    return lambda dy, *args: gradients(dy, args)
+    if not isinstance(loss, bool):
+        raise TypeError(f"torch_vjp: loss must be True or False; got {loss!r}")
+    backward.npgen_backward_form = "vjp"  # for a loss too: backward(dloss, *args)
+    return backward
+
+
+def torch_optimizer(optimizer_class):
+    """``make_step`` for :func:`npgen.verify.verify_optimizer_steps` from a ``torch.optim`` class.
+
+    ``make_step(param, **hyper)`` builds ``optimizer_class([p], **hyper)`` on a copy
+    of ``param``; each ``step(grad)`` sets ``p.grad`` and calls ``optimizer.step()``.
+    Works for any optimizer with torch's interface (``torch.optim.Adam``, a subclass,
+    your own ``torch.optim.Optimizer``).
+    """
+    def make_step(param, **hyper):
+        p = torch.nn.Parameter(torch.as_tensor(param).detach().clone())
+        optimizer = optimizer_class([p], **hyper)
+
+        def step(grad):
+            p.grad = torch.as_tensor(grad, dtype=p.dtype).detach().clone()
+            optimizer.step()
+            return p.detach().clone()
+
+        return step
+
+    return make_step

@@ -9,44 +9,73 @@
   ``npgen compare``).
 * :func:`as_numpy`: the boundary for arrays of any library.
 
-Families covered: dense, conv2d, conv_transpose2d, batch norm (training),
-relu/leaky_relu/sigmoid/tanh, bce_with_logits, gaussian_kl, negative_elbo,
-the GAN discriminator and generator losses, one Adam step. See docs/verify.md.
+Families covered: every op of npgen: dense, conv2d, conv_transpose2d, batch
+norm (training and eval), relu/leaky_relu/sigmoid/tanh, dropout (given the
+mask), flatten/unflatten, mse, bce_with_logits, gaussian_kl, reparameterize,
+negative_elbo, the GAN and Wasserstein losses, SGD/Adam/AdamW steps (one step,
+or k steps with the state carried), clip_grad_norm. Adapters for common calling
+conventions (CS231n's ``(out, cache)`` pairs, dense weights stored (in, out)) are
+in :mod:`npgen.verify.adapters`. See docs/verify.md.
 """
 
 from npgen.verify._convert import as_numpy
+from npgen.verify._support import same_per_axis
 from npgen.verify.api import (
     verify_activation,
     verify_adam_step,
     verify_adamw_step,
+    verify_batchnorm_eval,
     verify_batchnorm_train,
     verify_bce_with_logits,
+    verify_clip_grad_norm,
     verify_conv2d,
     verify_conv_transpose2d,
     verify_dense,
+    verify_dropout,
+    verify_flatten,
     verify_gan_discriminator_loss,
     verify_gan_generator_loss,
     verify_gaussian_kl,
+    verify_mse,
     verify_negative_elbo,
+    verify_optimizer_steps,
+    verify_reparameterize,
+    verify_sgd_step,
+    verify_unflatten,
+    verify_wasserstein_critic_loss,
+    verify_wasserstein_generator_loss,
 )
-from npgen.verify.report import TOLERANCES, ArrayComparison, VerifyError, VerifyReport
+from npgen.verify.report import TOLERANCES, ArrayComparison, Case, VerifyError, VerifyReport
 
 __all__ = [
     "TOLERANCES",
     "ArrayComparison",
+    "Case",
     "VerifyError",
     "VerifyReport",
     "as_numpy",
+    "same_per_axis",
     "verify_activation",
     "verify_adam_step",
     "verify_adamw_step",
+    "verify_batchnorm_eval",
     "verify_batchnorm_train",
     "verify_bce_with_logits",
+    "verify_clip_grad_norm",
     "verify_conv2d",
     "verify_conv_transpose2d",
     "verify_dense",
+    "verify_dropout",
+    "verify_flatten",
     "verify_gan_discriminator_loss",
     "verify_gan_generator_loss",
     "verify_gaussian_kl",
+    "verify_mse",
     "verify_negative_elbo",
+    "verify_optimizer_steps",
+    "verify_reparameterize",
+    "verify_sgd_step",
+    "verify_unflatten",
+    "verify_wasserstein_critic_loss",
+    "verify_wasserstein_generator_loss",
 ]

@@ -1,4 +1,4 @@
-"""Op specs for the layers: dense, conv2d, conv_transpose2d, batch norm (training), activations.
+"""Op specs for the layers: dense, conv, batch norm, activations, dropout, flatten, unflatten.
 
 Each spec draws a configuration dict (small sizes, so a failing case shrinks
 to something a person can reason about), makes NumPy float64 inputs from it,
@@ -20,10 +20,18 @@ from npgen.functional.conv import (
     conv_transpose2d_forward,
 )
 from npgen.functional.dense import dense_backward, dense_forward
+from npgen.functional.dropout import dropout_backward, dropout_forward
+from npgen.functional.shape import (
+    flatten_backward,
+    flatten_forward,
+    unflatten_backward,
+    unflatten_forward,
+)
 from npgen.testing import strategies as nst
 from npgen.verify._runner import OpSpec
 
-__all__ = ["ACTIVATIONS", "BATCHNORM", "CONV2D", "CONV_TRANSPOSE2D", "DENSE", "activation_spec"]
+__all__ = ["ACTIVATIONS", "BATCHNORM", "BATCHNORM_EVAL", "CONV2D", "CONV_TRANSPOSE2D", "DENSE",
+           "DROPOUT", "FLATTEN", "UNFLATTEN", "activation_spec"]
 
 
 def _uniform(rng, shape, low=-1.0, high=1.0):
@@ -144,6 +152,87 @@ BATCHNORM = OpSpec("batchnorm_train", ("x", "weight", "bias"), ("eps",), ("y",),
                    _batchnorm_reference)
 
 
+def _batchnorm_eval_inputs(config, rng):
+    channels = config["channels"]
+    return {**_batchnorm_inputs(config, rng),
+            "running_mean": _uniform(rng, (channels,)),
+            "running_var": _uniform(rng, (channels,), 0.2, 2.0)}
+
+
+def _batchnorm_eval_reference(inputs, config, upstream):
+    y, cache, _, _ = batchnorm_forward(inputs["x"], inputs["weight"], inputs["bias"],
+                                       inputs["running_mean"], inputs["running_var"],
+                                       training=False, eps=config["eps"])
+    out = _with_gradients(upstream, y, batchnorm_backward, cache, ("dx", "dweight", "dbias"))
+    return {**out, "drunning_mean": None, "drunning_var": None}
+
+
+BATCHNORM_EVAL = OpSpec(
+    "batchnorm_eval", ("x", "weight", "bias", "running_mean", "running_var"), ("eps",), ("y",),
+    ("dx", "dweight", "dbias"), "dy", _batchnorm_configs, _batchnorm_eval_inputs,
+    _batchnorm_eval_reference)
+
+
+# Dropout with a given mask, flatten and unflatten ------------------------------------------
+
+
+def _dropout_configs():
+    return st.fixed_dictionaries({"shape": nst.shapes(1, 3, 1, 4),
+                                  "p": st.sampled_from([0.5, 0.0, 0.25, 0.9])})
+
+
+def _dropout_inputs(config, rng):
+    shape = config["shape"]
+    keep = (rng.uniform(0.0, 1.0, size=shape) >= config["p"]) * 1.0  # 1.0 keeps, 0.0 drops
+    return {"x": _uniform(rng, shape), "keep_mask": keep}
+
+
+def _dropout_reference(inputs, config, upstream):
+    y, cache = dropout_forward(inputs["x"], config["p"], inputs["keep_mask"])
+    out = _with_gradients(upstream, y, dropout_backward, cache, ("dx",))
+    return {**out, "dkeep_mask": None}
+
+
+DROPOUT = OpSpec("dropout", ("x", "keep_mask"), ("p",), ("y",), ("dx",), "dy", _dropout_configs,
+                 _dropout_inputs, _dropout_reference)
+
+
+@st.composite
+def _flatten_configs(draw):
+    shape = draw(nst.shapes(1, 4, 1, 3))
+    start = draw(st.integers(0, len(shape) - 1))
+    return {"shape": shape, "start_dim": start,
+            "end_dim": draw(st.sampled_from([-1, *range(start, len(shape))]))}
+
+
+def _flatten_reference(inputs, config, upstream):
+    y, cache = flatten_forward(inputs["x"], config["start_dim"], config["end_dim"])
+    return _with_gradients(upstream, y, flatten_backward, cache, ("dx",))
+
+
+@st.composite
+def _unflatten_configs(draw):
+    shape = draw(nst.shapes(1, 3, 1, 6))
+    dim = draw(st.integers(0, len(shape) - 1))
+    first = draw(st.sampled_from([d for d in range(1, shape[dim] + 1) if shape[dim] % d == 0]))
+    return {"shape": shape, "dim": dim, "sizes": (first, shape[dim] // first)}
+
+
+def _unflatten_reference(inputs, config, upstream):
+    y, cache = unflatten_forward(inputs["x"], config["dim"], config["sizes"])
+    return _with_gradients(upstream, y, unflatten_backward, cache, ("dx",))
+
+
+def _shaped_x(config, rng):
+    return {"x": _uniform(rng, config["shape"])}
+
+
+FLATTEN = OpSpec("flatten", ("x",), ("start_dim", "end_dim"), ("y",), ("dx",), "dy",
+                 _flatten_configs, _shaped_x, _flatten_reference)
+UNFLATTEN = OpSpec("unflatten", ("x",), ("dim", "sizes"), ("y",), ("dx",), "dy",
+                   _unflatten_configs, _shaped_x, _unflatten_reference)
+
+
 # Activations -------------------------------------------------------------------------------
 
 ACTIVATIONS = {  # name -> (forward, backward); leaky_relu's forward also takes the slope
@@ -173,5 +262,8 @@ def activation_spec(name: str, negative_slope: float = 0.01) -> OpSpec:
         y, cache = forward(arrays["x"], *extra)
         return _with_gradients(upstream, y, backward, cache, ("dx",))
 
-    return OpSpec(name, ("x",), (), ("y",), ("dx",), "dy", configs, inputs, reference)
+    options = {"negative_slope": negative_slope} if name == "leaky_relu" else {}
+    return OpSpec(name, ("x",), (), ("y",), ("dx",), "dy", configs, inputs, reference,
+                  options=options, round_inputs=name not in ("relu", "leaky_relu"),
+                  verifier="verify_activation")
 

@@ -1,26 +1,40 @@
-"""Op specs for the objectives and the optimizer step.
+"""Op specs for the objectives: losses and the reparameterization.
 
-Losses are the roots of the graph: their backward takes the same arguments as
-their forward and returns the gradient of the loss itself (upstream 1). The
-Adam step has no backward: its three outputs are compared.
+A loss's backward is a vector-Jacobian product like a layer's:
+``backward(dloss, *inputs)`` returns ``dloss`` times the gradient of the loss,
+and the verifier passes a random non-unit scalar ``dloss`` (a different one per
+configuration), so a backward that ignores its upstream is caught. npgen's
+reference functions return the loss's own gradients; the runner scales them.
 """
 
 from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from npgen.losses import bce_with_logits, gan_discriminator_loss, gan_generator_loss, gaussian_kl
-from npgen.losses import negative_elbo as npgen_negative_elbo
-from npgen.optim import AdamState, adam_update
+from npgen import losses
 from npgen.testing import strategies as nst
 from npgen.verify._runner import OpSpec
 
-__all__ = ["ADAM", "BCE_WITH_LOGITS", "GAN_DISCRIMINATOR", "GAUSSIAN_KL", "NEGATIVE_ELBO",
-           "gan_generator_spec"]
+__all__ = ["GAUSSIAN_KL", "NEGATIVE_ELBO", "REPARAMETERIZE", "WASSERSTEIN_CRITIC",
+           "WASSERSTEIN_GENERATOR", "bce_spec", "gan_discriminator_spec", "gan_generator_spec",
+           "mse_spec"]
+
+REDUCTIONS = ("mean", "sum")
 
 
 def _named(names, values) -> dict:
     return dict(zip(names, values))
+
+
+def _loss_spec(name, inputs, config_args, output, gradients, configs, make_inputs, reference,
+               op="", **options) -> OpSpec:
+    return OpSpec(name, inputs, config_args, (output,), gradients, "dloss", configs, make_inputs,
+                  reference, kind="loss", op=op, options=options)
+
+
+def check_reduction(where: str, reduction) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be 'mean' or 'sum'; got {reduction!r}")
 
 
 # bce_with_logits ---------------------------------------------------------------------------
@@ -41,13 +55,46 @@ def _bce_inputs(config, rng):
     return {"logits": rng.uniform(-scale, scale, size=shape), "target": target}
 
 
-def _bce_reference(inputs, config, upstream):
-    del config, upstream
-    return _named(("loss", "dlogits"), bce_with_logits(inputs["logits"], inputs["target"]))
+def bce_spec(reduction: str = "mean") -> OpSpec:
+    """bce_with_logits with ``reduction`` built into their function (as torch's keyword)."""
+    check_reduction("npgen.verify.verify_bce_with_logits", reduction)
+
+    def reference(inputs, config, upstream):
+        values = losses.bce_with_logits(inputs["logits"], inputs["target"], reduction)
+        return {**_named(("loss", "dlogits"), values), "dtarget": None}
+
+    name = "bce_with_logits" + ("" if reduction == "mean" else f"(reduction={reduction})")
+    return _loss_spec(name, ("logits", "target"), (), "loss", ("dlogits",), _bce_configs,
+                      _bce_inputs, reference, op="bce_with_logits", reduction=reduction)
 
 
-BCE_WITH_LOGITS = OpSpec("bce_with_logits", ("logits", "target"), (), ("loss",), ("dlogits",),
-                         None, _bce_configs, _bce_inputs, _bce_reference)
+BCE_WITH_LOGITS = bce_spec()
+
+
+# mse ---------------------------------------------------------------------------------------
+
+
+def _mse_configs():
+    return st.fixed_dictionaries({"shape": nst.shapes(1, 3, 1, 4)})
+
+
+def _mse_inputs(config, rng):
+    shape = config["shape"]
+    return {"pred": rng.uniform(-2.0, 2.0, size=shape), "target": rng.uniform(-2.0, 2.0,
+                                                                              size=shape)}
+
+
+def mse_spec(reduction: str = "mean") -> OpSpec:
+    """Mean (or summed) squared error, ``torch.nn.functional.mse_loss``'s convention."""
+    check_reduction("npgen.verify.verify_mse", reduction)
+
+    def reference(inputs, config, upstream):
+        values = losses.mse(inputs["pred"], inputs["target"], reduction)
+        return {**_named(("loss", "dpred"), values), "dtarget": None}
+
+    name = "mse" + ("" if reduction == "mean" else f"(reduction={reduction})")
+    return _loss_spec(name, ("pred", "target"), (), "loss", ("dpred",), _mse_configs,
+                      _mse_inputs, reference, op="mse", reduction=reduction)
 
 
 # gaussian_kl and negative_elbo -------------------------------------------------------------
@@ -64,11 +111,31 @@ def _kl_configs():
 
 def _kl_reference(inputs, config, upstream):
     del config, upstream
-    return _named(("kl", "dmu", "dlogvar"), gaussian_kl(inputs["mu"], inputs["logvar"]))
+    return _named(("kl", "dmu", "dlogvar"), losses.gaussian_kl(inputs["mu"], inputs["logvar"]))
 
 
-GAUSSIAN_KL = OpSpec("gaussian_kl", ("mu", "logvar"), (), ("kl",), ("dmu", "dlogvar"), None,
-                     _kl_configs, _posterior, _kl_reference)
+GAUSSIAN_KL = _loss_spec("gaussian_kl", ("mu", "logvar"), (), "kl", ("dmu", "dlogvar"),
+                         _kl_configs, _posterior, _kl_reference)
+
+
+def _reparameterize_inputs(config, rng):
+    shape = (config["batch"], config["latent"])  # (N, K)
+    return {**_posterior(config, rng), "eps": rng.standard_normal(shape)}
+
+
+def _reparameterize_reference(inputs, config, upstream):
+    del config
+    mu, logvar, eps = inputs["mu"], inputs["logvar"], inputs["eps"]
+    out = {"z": losses.reparameterize(mu, logvar, eps), "dmu": None, "dlogvar": None,
+           "deps": None}
+    if upstream is not None:
+        out["dmu"], out["dlogvar"] = losses.reparameterize_backward(upstream, mu, logvar, eps)
+    return out
+
+
+REPARAMETERIZE = OpSpec("reparameterize", ("mu", "logvar", "eps"), (), ("z",),
+                        ("dmu", "dlogvar"), "dz", _kl_configs, _reparameterize_inputs,
+                        _reparameterize_reference)
 
 
 def _elbo_configs():
@@ -88,16 +155,15 @@ def _elbo_inputs(config, rng):
 
 def _elbo_reference(inputs, config, upstream):
     del upstream
-    value, d_out, dmu, dlogvar = npgen_negative_elbo(
+    value, d_out, dmu, dlogvar = losses.negative_elbo(
         inputs["x"], inputs["decoder_out"], inputs["mu"], inputs["logvar"],
         config["likelihood"], config["beta"], config["sigma"])
     return {"loss": value, "d_decoder_out": d_out, "dmu": dmu, "dlogvar": dlogvar}
 
 
-NEGATIVE_ELBO = OpSpec(
+NEGATIVE_ELBO = _loss_spec(
     "negative_elbo", ("x", "decoder_out", "mu", "logvar"), ("likelihood", "beta", "sigma"),
-    ("loss",), ("d_decoder_out", "dmu", "dlogvar"), None, _elbo_configs, _elbo_inputs,
-    _elbo_reference)
+    "loss", ("d_decoder_out", "dmu", "dlogvar"), _elbo_configs, _elbo_inputs, _elbo_reference)
 
 
 # GAN losses --------------------------------------------------------------------------------
@@ -120,16 +186,26 @@ def _gan_discriminator_inputs(config, rng):
             "fake_logits": _logits(rng, config["fake_batch"], config)}
 
 
-def _gan_discriminator_reference(inputs, config, upstream):
-    del config, upstream
-    values = gan_discriminator_loss(inputs["real_logits"], inputs["fake_logits"])
-    return _named(("loss", "d_real_logits", "d_fake_logits"), values)
+def gan_discriminator_spec(real_label: float = 1.0) -> OpSpec:
+    """The discriminator loss; real_label < 1 is one-sided label smoothing, built into theirs."""
+    if isinstance(real_label, bool) or not isinstance(real_label, (int, float)) or not (
+            0.0 <= real_label <= 1.0):
+        raise ValueError("npgen.verify.verify_gan_discriminator_loss: real_label must be a "
+                         f"number in [0, 1]; got {real_label!r}")
+
+    def reference(inputs, config, upstream):
+        values = losses.gan_discriminator_loss(inputs["real_logits"], inputs["fake_logits"],
+                                               real_label=float(real_label))
+        return _named(("loss", "d_real_logits", "d_fake_logits"), values)
+
+    name = "gan_discriminator_loss" + ("" if real_label == 1.0 else f"(real_label={real_label})")
+    return _loss_spec(name, ("real_logits", "fake_logits"), (), "loss",
+                      ("d_real_logits", "d_fake_logits"), _gan_configs,
+                      _gan_discriminator_inputs, reference, op="gan_discriminator_loss",
+                      real_label=float(real_label))
 
 
-GAN_DISCRIMINATOR = OpSpec(
-    "gan_discriminator_loss", ("real_logits", "fake_logits"), (), ("loss",),
-    ("d_real_logits", "d_fake_logits"), None, _gan_configs, _gan_discriminator_inputs,
-    _gan_discriminator_reference)
+GAN_DISCRIMINATOR = gan_discriminator_spec()
 
 
 def gan_generator_spec(saturating: bool) -> OpSpec:
@@ -144,54 +220,35 @@ def gan_generator_spec(saturating: bool) -> OpSpec:
     def reference(arrays, config, upstream):
         del config, upstream
         return _named(("loss", "d_fake_logits"),
-                      gan_generator_loss(arrays["fake_logits"], saturating=saturating))
+                      losses.gan_generator_loss(arrays["fake_logits"], saturating=saturating))
 
     name = "gan_generator_loss" + ("(saturating)" if saturating else "")
-    return OpSpec(name, ("fake_logits",), (), ("loss",), ("d_fake_logits",), None, _gan_configs,
-                  inputs, reference)
+    return _loss_spec(name, ("fake_logits",), (), "loss", ("d_fake_logits",), _gan_configs,
+                      inputs, reference, op="gan_generator_loss", saturating=saturating)
 
 
-# One Adam step -----------------------------------------------------------------------------
+# Wasserstein losses (unbounded critic scores) ----------------------------------------------
 
 
-def _adam_configs():
-    """``step`` is t, the 1-based index of the update being taken (torch's state['step'] after)."""
-    return st.fixed_dictionaries({
-        "shape": nst.shapes(1, 2, 1, 4), "step": st.integers(1, 10),
-        "lr": st.sampled_from([1e-3, 0.1]), "betas": st.sampled_from([(0.9, 0.999), (0.5, 0.9)]),
-        "eps": st.sampled_from([1e-8, 1e-3]), "weight_decay": st.sampled_from([0.0, 0.1]),
-    })
+def _wasserstein_inputs(config, rng):
+    return {"real_scores": _logits(rng, config["real_batch"], config),
+            "fake_scores": _logits(rng, config["fake_batch"], config)}
 
 
-def _adam_inputs(config, rng):
-    shape = config["shape"]
-    return {"param": rng.uniform(-1.0, 1.0, size=shape), "grad": rng.normal(0.0, 1.0, size=shape),
-            "exp_avg": rng.normal(0.0, 0.3, size=shape),
-            "exp_avg_sq": rng.uniform(0.0, 0.5, size=shape)}
+def _critic_reference(inputs, config, upstream):
+    values = losses.wasserstein_critic_loss(inputs["real_scores"], inputs["fake_scores"])
+    return _named(("loss", "d_real_scores", "d_fake_scores"), values)
 
 
-def _adam_reference(inputs, config, upstream, decoupled_weight_decay=False):
-    del upstream
-    state = AdamState(config["step"] - 1, inputs["exp_avg"], inputs["exp_avg_sq"])
-    new_param, new_state = adam_update(
-        inputs["param"], inputs["grad"], state, lr=config["lr"], betas=config["betas"],
-        eps=config["eps"], weight_decay=config["weight_decay"],
-        decoupled_weight_decay=decoupled_weight_decay)
-    return {"new_param": new_param, "new_exp_avg": new_state.exp_avg,
-            "new_exp_avg_sq": new_state.exp_avg_sq}
+def _wasserstein_generator_reference(inputs, config, upstream):
+    values = losses.wasserstein_generator_loss(inputs["fake_scores"])
+    return _named(("loss", "d_fake_scores"), values)
 
 
-def _adam_spec(name: str, decoupled_weight_decay: bool) -> OpSpec:
-    """Adam (L2 weight decay in the gradient) or AdamW (decoupled decay of the parameter)."""
-
-    def reference(inputs, config, upstream):
-        return _adam_reference(inputs, config, upstream, decoupled_weight_decay)
-
-    return OpSpec(name, ("param", "grad", "exp_avg", "exp_avg_sq"),
-                  ("step", "lr", "betas", "eps", "weight_decay"),
-                  ("new_param", "new_exp_avg", "new_exp_avg_sq"), (), None, _adam_configs,
-                  _adam_inputs, reference)
-
-
-ADAM = _adam_spec("adam_step", decoupled_weight_decay=False)
-ADAMW = _adam_spec("adamw_step", decoupled_weight_decay=True)
+WASSERSTEIN_CRITIC = _loss_spec(
+    "wasserstein_critic_loss", ("real_scores", "fake_scores"), (), "loss",
+    ("d_real_scores", "d_fake_scores"), _gan_configs, _wasserstein_inputs, _critic_reference)
+WASSERSTEIN_GENERATOR = _loss_spec(
+    "wasserstein_generator_loss", ("fake_scores",), (), "loss", ("d_fake_scores",),
+    _gan_configs, lambda config, rng: {"fake_scores": _logits(rng, config["fake_batch"], config)},
+    _wasserstein_generator_reference)

@@ -7,7 +7,7 @@ max_examples : int, default 50
     Configurations Hypothesis tries before declaring a pass (shrinking a
     failure runs more).
 rtol, atol : float, optional
-    Tolerances of ``|theirs - reference| <= atol + rtol |reference|``. By
+    Tolerances of ``|theirs - reference| <= atol + rtol |reference|`` (>= 0). By
     default they follow the dtype their code returns: float64 (1e-7, 1e-9),
     anything else (1e-4, 1e-5) (``npgen.verify.TOLERANCES``).
 seed : int, default 0
@@ -18,58 +18,73 @@ array_library : str, optional
 to_theirs : callable, optional
     Instead of ``array_library``: ``to_theirs(numpy_float64_array) -> their array``
     (e.g. a cast to float32, a move to a GPU).
+supports : dict, optional
+    The part of the configuration space their implementation supports, e.g.
+    ``{"dilation": 1, "bias": True}``: only those configurations are drawn
+    (:mod:`npgen.verify._support` lists the accepted values).
+backward_form : "vjp" or "grad", optional (losses)
+    ``backward(dloss, *inputs)`` (the documented form) or ``backward(*inputs)``;
+    read from the signature when omitted (and from ``torch_vjp``/``jax_vjp``).
 raise_exception : bool, default True
     Raise :class:`VerifyError` (an AssertionError) on a mismatch; else return the report.
 
 Outputs may be arrays of any library (NumPy, torch, CuPy, JAX, array_api_strict,
-anything with DLPack or ``__array__``) or Python floats for losses. Backward
-functions of layers are vector-Jacobian products: they receive the upstream
-gradient ``dy`` first and return one gradient per array input (None for a
-missing bias). Loss backwards return the gradient of the loss itself.
+anything with DLPack or ``__array__``) or Python floats for losses. Every
+backward is a vector-Jacobian product: it receives the upstream gradient first
+(``dy``; for a loss the scalar ``dloss``, random and non-unit) and returns one
+gradient per array input (None for a missing bias). The forward is checked
+first; the backward only runs when the forward agrees. Their code may call
+``hypothesis.assume(...)`` to skip an example, and raise NotImplementedError for
+an unsupported configuration (reported as such, with a hint to declare it).
 """
 
 from __future__ import annotations
 
-from npgen.verify import _layers, _objectives
-from npgen.verify._convert import resolve_converter
-from npgen.verify._runner import OpSpec, run_differential
-from npgen.verify.report import VerifyError, VerifyReport
+from npgen.verify import _layers
+from npgen.verify._api_objectives import (
+    verify_adam_step,
+    verify_adamw_step,
+    verify_bce_with_logits,
+    verify_clip_grad_norm,
+    verify_gan_discriminator_loss,
+    verify_gan_generator_loss,
+    verify_gaussian_kl,
+    verify_mse,
+    verify_negative_elbo,
+    verify_optimizer_steps,
+    verify_reparameterize,
+    verify_sgd_step,
+    verify_wasserstein_critic_loss,
+    verify_wasserstein_generator_loss,
+)
+from npgen.verify._entry import verify_spec as _verify
+from npgen.verify.report import VerifyReport
 
 __all__ = [
     "verify_activation",
     "verify_adam_step",
     "verify_adamw_step",
+    "verify_batchnorm_eval",
     "verify_batchnorm_train",
     "verify_bce_with_logits",
+    "verify_clip_grad_norm",
     "verify_conv2d",
     "verify_conv_transpose2d",
     "verify_dense",
+    "verify_dropout",
+    "verify_flatten",
     "verify_gan_discriminator_loss",
     "verify_gan_generator_loss",
     "verify_gaussian_kl",
+    "verify_mse",
     "verify_negative_elbo",
+    "verify_optimizer_steps",
+    "verify_reparameterize",
+    "verify_sgd_step",
+    "verify_unflatten",
+    "verify_wasserstein_critic_loss",
+    "verify_wasserstein_generator_loss",
 ]
-
-
-def _verify(spec: OpSpec, forward, backward, *, max_examples=50, rtol=None, atol=None, seed=0,
-            array_library=None, to_theirs=None, raise_exception=True) -> VerifyReport:
-    where = f"npgen.verify.verify_{spec.name.split('(')[0]}"
-    if not callable(forward):
-        raise TypeError(f"{where}: forward must be callable; got {forward!r}")
-    if backward is not None and not callable(backward):
-        raise TypeError(f"{where}: backward must be callable or None; got {backward!r}")
-    if backward is not None and not spec.gradients:
-        raise ValueError(f"{where}: this op has no backward to verify")
-    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
-        raise ValueError(f"{where}: max_examples must be a positive int; got {max_examples!r}")
-    if (rtol is None) != (atol is None):
-        raise ValueError(f"{where}: pass both rtol and atol, or neither (dtype defaults)")
-    convert = resolve_converter(where, array_library, to_theirs)
-    report = run_differential(spec, forward, backward, convert=convert,
-                              max_examples=max_examples, seed=seed, rtol=rtol, atol=atol)
-    if raise_exception and not report.ok:
-        raise VerifyError(report)
-    return report
 
 
 def verify_dense(forward, backward=None, **options) -> VerifyReport:
@@ -102,10 +117,13 @@ def verify_conv2d(forward, backward=None, **options) -> VerifyReport:
     Geometries include strides that leave a remainder, dilation and kernels as
     large as the padded input (:func:`npgen.testing.strategies.conv2d_geometries`).
 
+    An implementation without dilation declares it: ``supports={"dilation": 1}``.
+
     Example (torch, gradients from autograd)::
 
         import torch.nn.functional as F
-        npgen.verify.verify_conv2d(F.conv2d, array_library="torch")
+        from npgen.interop.torch import torch_vjp
+        npgen.verify.verify_conv2d(F.conv2d, torch_vjp(F.conv2d, 3), array_library="torch")
     """
     return _verify(_layers.CONV2D, forward, backward, **options)
 
@@ -162,84 +180,33 @@ def verify_activation(name: str, forward, backward=None, *, negative_slope: floa
     return _verify(spec, forward, backward, **options)
 
 
-def verify_bce_with_logits(forward, backward=None, **options) -> VerifyReport:
-    """Verify binary cross-entropy on logits, mean over all elements.
+def verify_batchnorm_eval(forward, backward=None, **options) -> VerifyReport:
+    """Verify batch norm in evaluation mode (running statistics, no update).
 
-    ``forward(logits, target) -> loss`` (a scalar) and ``backward(logits, target) ->
-    dlogits``. Logits reach +-200, where ``log(sigmoid(l))`` computed naively is -inf.
-
-    Example::
-
-        npgen.verify.verify_bce_with_logits(F.binary_cross_entropy_with_logits,
-                                            array_library="torch")
+    ``forward(x, weight, bias, running_mean, running_var, eps) -> y`` with x (N, C, *S)
+    and the rest (C,); ``backward(dy, x, weight, bias, running_mean, running_var, eps)
+    -> (dx, dweight, dbias)``.
     """
-    return _verify(_objectives.BCE_WITH_LOGITS, forward, backward, **options)
+    return _verify(_layers.BATCHNORM_EVAL, forward, backward, **options)
 
 
-def verify_gaussian_kl(forward, backward=None, **options) -> VerifyReport:
-    """Verify KL(N(mu, exp(logvar)) || N(0, I)), summed over latents, averaged over the batch.
+def verify_dropout(forward, backward=None, **options) -> VerifyReport:
+    """Verify inverted dropout given its mask: ``y = x * keep_mask / (1 - p)``.
 
-    ``forward(mu, logvar) -> kl`` with mu, logvar (N, K); ``backward(mu, logvar) ->
-    (dmu, dlogvar)``.
-
-    Example::
-
-        npgen.verify.verify_gaussian_kl(
-            lambda mu, lv: 0.5 * np.sum(mu**2 + np.exp(lv) - 1 - lv) / len(mu))
+    ``forward(x, keep_mask, p) -> y`` with keep_mask of x's shape (1.0 keeps, 0.0
+    drops; p = 0.9 and p = 0 included); ``backward(dy, x, keep_mask, p) -> dx``.
     """
-    return _verify(_objectives.GAUSSIAN_KL, forward, backward, **options)
+    return _verify(_layers.DROPOUT, forward, backward, **options)
 
 
-def verify_negative_elbo(forward, backward=None, **options) -> VerifyReport:
-    """Verify the negative ELBO (batch mean, nats) as :func:`npgen.losses.negative_elbo`.
-
-    ``forward(x, decoder_out, mu, logvar, likelihood, beta, sigma) -> loss`` with
-    x, decoder_out (N, ...), mu, logvar (N, K), likelihood "bernoulli" (decoder_out
-    are logits) or "gaussian" (decoder_out is the mean, fixed sigma).
-    ``backward(x, decoder_out, mu, logvar, likelihood, beta, sigma) ->
-    (d_decoder_out, dmu, dlogvar)`` (the direct gradients; the path through z
-    is the decoder's business).
-    """
-    return _verify(_objectives.NEGATIVE_ELBO, forward, backward, **options)
+def verify_flatten(forward, backward=None, **options) -> VerifyReport:
+    """Verify ``torch.flatten``: ``forward(x, start_dim, end_dim) -> y``;
+    ``backward(dy, x, start_dim, end_dim) -> dx``."""
+    return _verify(_layers.FLATTEN, forward, backward, **options)
 
 
-def verify_gan_discriminator_loss(forward, backward=None, **options) -> VerifyReport:
-    """Verify the discriminator loss mean softplus(-r) + mean softplus(f).
-
-    ``forward(real_logits, fake_logits) -> loss`` with logits (N_real, 1) or
-    (N_real,) and (N_fake, ...); ``backward(real_logits, fake_logits) ->
-    (d_real_logits, d_fake_logits)``.
-    """
-    return _verify(_objectives.GAN_DISCRIMINATOR, forward, backward, **options)
-
-
-def verify_gan_generator_loss(forward, backward=None, *, saturating: bool = False,
-                              **options) -> VerifyReport:
-    """Verify the generator loss: non-saturating mean softplus(-f) or saturating -mean softplus(f).
-
-    ``forward(fake_logits) -> loss`` and ``backward(fake_logits) -> d_fake_logits``.
-    """
-    spec = _objectives.gan_generator_spec(saturating)
-    return _verify(spec, forward, backward, **options)
-
-
-def verify_adam_step(step_function, **options) -> VerifyReport:
-    """Verify one Adam update (``torch.optim.Adam``'s rule, L2 weight decay, no AMSGrad).
-
-    ``step_function(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay)
-    -> (new_param, new_exp_avg, new_exp_avg_sq)``, where ``step`` is t >= 1, the
-    index of the update being taken (bias corrections 1 - beta^t), and the moments
-    are the state before it. Inputs must not be needed afterwards: they are fresh copies.
-    """
-    return _verify(_objectives.ADAM, step_function, None, **options)
-
-
-def verify_adamw_step(step_function, **options) -> VerifyReport:
-    """Verify one AdamW update (``torch.optim.AdamW``'s rule: decoupled weight decay).
-
-    Same calling convention as :func:`verify_adam_step`; here ``weight_decay``
-    shrinks the parameter, ``param * (1 - lr * weight_decay)``, before the Adam
-    step instead of entering the gradient (Loshchilov & Hutter 2019, Alg. 2).
-    """
-    return _verify(_objectives.ADAMW, step_function, None, **options)
+def verify_unflatten(forward, backward=None, **options) -> VerifyReport:
+    """Verify ``torch.unflatten``: ``forward(x, dim, sizes) -> y``;
+    ``backward(dy, x, dim, sizes) -> dx``."""
+    return _verify(_layers.UNFLATTEN, forward, backward, **options)
 

@@ -25,12 +25,12 @@ import numpy as np
 
 import npgen
 from npgen.checkpoint import atomic_write
-from npgen.verify import _layers, _objectives
+from npgen.verify import _layers, _objectives, _optim
 from npgen.verify._runner import OpSpec, call_convention
 from npgen.verify.report import TOLERANCES
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "GOLDEN_CASES", "GoldenCase", "OPS", "case_arrays",
-           "export_reference"]
+           "export_reference", "spec_for", "write_case"]
 
 FORMAT = "npgen-golden-reference"
 FORMAT_VERSION = 1
@@ -124,6 +124,34 @@ GOLDEN_CASES = (
        _adam((3, 2), 1, 1e-3, (0.9, 0.999), 1e-8, 0.0)),
     _G("adam_step", "later_step_weight_decay", "t = 7 with L2 weight decay and a large eps",
        _adam((4,), 7, 0.1, (0.5, 0.9), 1e-3, 0.1)),
+    _G("adam_step", "amsgrad", "t = 3 with AMSGrad: the running maximum of v",
+       {**_adam((2, 2), 3, 0.1, (0.9, 0.999), 1e-8, 0.0), "amsgrad": True}),
+    _G("adamw_step", "decoupled_weight_decay", "t = 4, weight decay 0.1 applied to the "
+       "parameter (not the gradient)", _adam((3,), 4, 0.1, (0.9, 0.999), 1e-8, 0.1)),
+    _G("sgd_step", "nesterov", "momentum 0.9 with Nesterov and weight decay, buffer carried",
+       {"shape": (2, 3), "first_step": False, "lr": 0.1, "momentum": 0.9, "dampening": 0.0,
+        "nesterov": True, "weight_decay": 0.1}),
+    _G("sgd_step", "first_step_dampening", "the first momentum step copies g (no dampening)",
+       {"shape": (4,), "first_step": True, "lr": 0.1, "momentum": 0.5, "dampening": 0.3,
+        "nesterov": False, "weight_decay": 0.0}),
+    _G("clip_grad_norm", "two_arrays", "two gradients clipped jointly to norm 0.5",
+       {"count": 2, "shape": (2, 3), "max_norm": 0.5}),
+    _G("mse", "mean", "mean over all elements", {"shape": (3, 4)}),
+    _G("reparameterize", "basic", "z = mu + exp(logvar / 2) * eps, logvar in [-4, 3]",
+       {"batch": 3, "latent": 2}),
+    _G("batchnorm_eval", "images", "(N, C, H, W) with running statistics",
+       {"batch": 2, "channels": 2, "spatial": (2, 3), "eps": 1e-5}),
+    _G("dropout", "p_0.5", "inverted dropout with a given 0/1 mask", {"shape": (3, 4), "p": 0.5}),
+    _G("flatten", "middle_axes", "axes 1..2 of a 4-d array merged",
+       {"shape": (2, 3, 2, 2), "start_dim": 1, "end_dim": 2}),
+    _G("unflatten", "split", "axis 1 of size 6 split into (2, 3)",
+       {"shape": (2, 6), "dim": 1, "sizes": (2, 3)}),
+    _G("gan_discriminator_loss", "label_smoothing", "one-sided label smoothing: real label 0.9",
+       {"real_batch": 4, "fake_batch": 3, "tail": (1,), "scale": 3.0, "real_label": 0.9}),
+    _G("wasserstein_critic_loss", "basic", "mean(f) - mean(r)",
+       {"real_batch": 3, "fake_batch": 2, "tail": (1,), "scale": 3.0}),
+    _G("wasserstein_generator_loss", "basic", "-mean(f)",
+       {"real_batch": 1, "fake_batch": 3, "tail": (1,), "scale": 3.0}),
 )
 
 OPS = tuple(dict.fromkeys(case.op for case in GOLDEN_CASES))
@@ -131,16 +159,34 @@ OPS = tuple(dict.fromkeys(case.op for case in GOLDEN_CASES))
 
 def spec_of(case: GoldenCase) -> OpSpec:
     """The OpSpec computing ``case`` (activations and the generator loss take options)."""
+    return spec_for(case.op, case.config)
+
+
+def spec_for(op: str, config: dict) -> OpSpec:
+    """The OpSpec of golden op ``op``; options (saturating, reduction, ...) come from ``config``."""
     fixed = {"dense": _layers.DENSE, "conv2d": _layers.CONV2D,
              "conv_transpose2d": _layers.CONV_TRANSPOSE2D, "batchnorm_train": _layers.BATCHNORM,
-             "bce_with_logits": _objectives.BCE_WITH_LOGITS,
+             "batchnorm_eval": _layers.BATCHNORM_EVAL, "dropout": _layers.DROPOUT,
+             "flatten": _layers.FLATTEN, "unflatten": _layers.UNFLATTEN,
              "gaussian_kl": _objectives.GAUSSIAN_KL, "negative_elbo": _objectives.NEGATIVE_ELBO,
-             "gan_discriminator_loss": _objectives.GAN_DISCRIMINATOR, "adam_step": _objectives.ADAM}
-    if case.op in fixed:
-        return fixed[case.op]
-    if case.op == "gan_generator_loss":
-        return _objectives.gan_generator_spec(case.config["saturating"])
-    return _layers.activation_spec(case.op, case.config.get("negative_slope", 0.01))
+             "reparameterize": _objectives.REPARAMETERIZE,
+             "wasserstein_critic_loss": _objectives.WASSERSTEIN_CRITIC,
+             "wasserstein_generator_loss": _objectives.WASSERSTEIN_GENERATOR,
+             "sgd_step": _optim.SGD, "clip_grad_norm": _optim.CLIP_GRAD_NORM}
+    built = {
+        "gan_generator_loss": lambda: _objectives.gan_generator_spec(config["saturating"]),
+        "gan_discriminator_loss": lambda: _objectives.gan_discriminator_spec(
+            config.get("real_label", 1.0)),
+        "bce_with_logits": lambda: _objectives.bce_spec(config.get("reduction", "mean")),
+        "mse": lambda: _objectives.mse_spec(config.get("reduction", "mean")),
+        "adam_step": lambda: _optim.adam_spec(False, config.get("amsgrad", False)),
+        "adamw_step": lambda: _optim.adam_spec(True, config.get("amsgrad", False)),
+    }
+    if op in fixed:
+        return fixed[op]
+    if op in built:
+        return built[op]()
+    return _layers.activation_spec(op, config.get("negative_slope", 0.01))
 
 
 def _role(spec: OpSpec, name: str) -> dict:
@@ -165,8 +211,8 @@ def case_arrays(case: GoldenCase, dtype: str = "float64", seed: int = 0) -> dict
     inputs = {k: v.astype(dtype).astype(np.float64) for k, v in inputs.items()}  # stored values
     full_inputs = {**dict.fromkeys(spec.inputs), **inputs}  # an absent bias is None
     arrays, upstream = dict(inputs), None
-    if spec.upstream is not None:
-        y = spec.reference(full_inputs, case.config, None)["y"]
+    if spec.kind == "layer":  # losses store their own gradients (dloss = 1)
+        y = spec.reference(full_inputs, case.config, None)[spec.outputs[0]]
         upstream = rng.standard_normal(y.shape).astype(dtype).astype(np.float64)
         arrays[spec.upstream] = upstream
     results = spec.reference(full_inputs, case.config, upstream)
@@ -182,13 +228,13 @@ def _jsonable(value):
     return value
 
 
-def _manifest_entry(case: GoldenCase, arrays: dict) -> dict:
-    spec = spec_of(case)
+def _manifest_entry(spec: OpSpec, op: str, case: str, description: str, config: dict,
+                    arrays: dict) -> dict:
     described = {name: {**_role(spec, name), "shape": list(a.shape), "dtype": a.dtype.name}
                  for name, a in arrays.items()}
-    return {"file": case.file, "op": case.op, "case": case.case,
-            "description": case.description, "config": _jsonable(case.config),
-            "calling_convention": call_convention(spec), "arrays": described}
+    return {"file": f"{op}__{case}.npz", "op": op, "case": case, "description": description,
+            "config": _jsonable(config), "calling_convention": call_convention(spec),
+            "arrays": described}
 
 
 def _write_npz(path, arrays: dict) -> None:
@@ -196,6 +242,20 @@ def _write_npz(path, arrays: dict) -> None:
     np.savez(buffer, **arrays)
     with atomic_write(path) as handle:
         handle.write(buffer.getvalue())
+
+
+def _manifest(dtype: str, seed: int, entries: list) -> dict:
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "npgen_version": npgen.__version__,
+        "dtype": dtype, "seed": seed,
+        "tolerances": {k: {"rtol": r, "atol": a} for k, (r, a) in TOLERANCES.items()},
+        "cases": entries,
+    }
+
+
+def _write_manifest(directory: Path, manifest: dict) -> None:
+    with atomic_write(directory / "manifest.json") as handle:
+        handle.write((json.dumps(manifest, indent=2) + "\n").encode())
 
 
 def export_reference(directory, ops=None, dtype: str = "float64", seed: int = 0) -> dict:
@@ -215,13 +275,26 @@ def export_reference(directory, ops=None, dtype: str = "float64", seed: int = 0)
     for case in (c for c in GOLDEN_CASES if c.op in ops):
         arrays = case_arrays(case, dtype, seed)
         _write_npz(directory / case.file, arrays)
-        entries.append(_manifest_entry(case, arrays))
-    manifest = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "npgen_version": npgen.__version__,
-        "dtype": dtype, "seed": seed,
-        "tolerances": {k: {"rtol": r, "atol": a} for k, (r, a) in TOLERANCES.items()},
-        "cases": entries,
-    }
-    with atomic_write(directory / "manifest.json") as handle:
-        handle.write((json.dumps(manifest, indent=2) + "\n").encode())
+        entries.append(_manifest_entry(spec_of(case), case.op, case.case, case.description,
+                                       case.config, arrays))
+    manifest = _manifest(dtype, seed, entries)
+    _write_manifest(directory, manifest)
     return manifest
+
+
+def write_case(directory: Path, spec: OpSpec, case: str, description: str, config: dict,
+               arrays: dict) -> Path:
+    """Write one float64 case (e.g. a failing case of ``npgen.verify``) and list it in the
+    folder's ``manifest.json`` (created if absent, the entry replaced if the file exists)."""
+    from npgen.verify.reference_files import load_manifest
+
+    directory.mkdir(parents=True, exist_ok=True)
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
+    entry = _manifest_entry(spec, spec.golden_op, case, description, config, arrays)
+    path = directory / entry["file"]
+    _write_npz(path, arrays)
+    existing = directory / "manifest.json"
+    manifest = load_manifest(existing) if existing.exists() else _manifest("float64", 0, [])
+    manifest["cases"] = [c for c in manifest["cases"] if c["file"] != entry["file"]] + [entry]
+    _write_manifest(directory, manifest)
+    return path

@@ -18,8 +18,8 @@ import numpy as np
 
 from npgen.verify.report import TOLERANCES, ArrayComparison, compare_arrays
 
-__all__ = ["FileComparison", "compare_files", "load_manifest", "manifest_schema",
-           "validate_manifest"]
+__all__ = ["FileComparison", "FolderComparison", "compare_files", "compare_folder",
+           "load_manifest", "manifest_schema", "validate_manifest"]
 
 REQUIRED_ROLES = ("output", "gradient")
 
@@ -164,4 +164,70 @@ def compare_files(reference, theirs, rtol: float | None = None, atol: float | No
         elif name in required:
             result.comparisons.append(ArrayComparison(name, False, shape=expected.shape,
                                                       problem="missing from their file"))
+    return result
+
+
+# Comparing folders -------------------------------------------------------------------------
+
+
+@dataclass
+class FolderComparison:
+    """Every case of a reference folder's manifest checked against a folder of theirs.
+
+    ``results`` maps each case file to its :class:`FileComparison`, or to None
+    when their folder has no such file (a failure).
+    """
+
+    reference: str
+    theirs: str
+    results: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results) and all(r is not None and r.ok for r in self.results.values())
+
+    @property
+    def failed(self) -> list:
+        return [f for f, r in self.results.items() if r is None or not r.ok]
+
+    def table(self) -> str:
+        """One line per case: status, file, the worst array and its errors."""
+        width = max((len(f) for f in self.results), default=4)
+        lines = [f"{'':4}  {'case':{width}}  worst array: max abs err, max rel err"]
+        for file, result in self.results.items():
+            if result is None:
+                lines.append(f"FAIL  {file:{width}}  missing from {self.theirs}")
+                continue
+            worst = _worst(result)
+            detail = ("no arrays in common" if worst is None else worst.problem
+                      or f"{worst.name}: {worst.abs_err:.3g}, {worst.rel_err:.3g}")
+            lines.append(f"{'PASS' if result.ok else 'FAIL'}  {file:{width}}  {detail}")
+        passed = len(self.results) - len(self.failed)
+        lines.append(f"{passed} of {len(self.results)} cases passed"
+                     + ("" if self.ok else f"; failed: {', '.join(self.failed)}"))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        details = [str(r) for r in self.results.values() if r is not None and not r.ok]
+        return "\n".join([self.table(), *details])
+
+
+def _worst(result: FileComparison):
+    failed = [c for c in result.comparisons if not c.ok]
+    if failed:
+        return failed[0]
+    return max(result.comparisons, key=lambda c: c.abs_err, default=None)
+
+
+def compare_folder(reference, theirs, rtol: float | None = None,
+                   atol: float | None = None) -> FolderComparison:
+    """Compare every case listed in ``reference/manifest.json`` with ``theirs/<same file>``."""
+    reference, theirs = Path(reference), Path(theirs)
+    manifest = load_manifest(reference / "manifest.json")
+    result = FolderComparison(str(reference), str(theirs))
+    for entry in manifest["cases"]:
+        their_file = theirs / entry["file"]
+        result.results[entry["file"]] = (
+            compare_files(reference / entry["file"], their_file, rtol, atol, manifest)
+            if their_file.is_file() else None)
     return result

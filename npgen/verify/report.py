@@ -18,6 +18,7 @@ import numpy as np
 __all__ = [
     "TOLERANCES",
     "ArrayComparison",
+    "Case",
     "VerifyError",
     "VerifyReport",
     "compare_arrays",
@@ -50,7 +51,7 @@ class ArrayComparison:
     theirs: float = float("nan")
     reference: float = float("nan")
     abs_err: float = 0.0  # the largest |theirs - reference|
-    rel_err: float = 0.0  # the largest |theirs - reference| / |reference| (where nonzero)
+    rel_err: float = 0.0  # the largest |theirs - reference| / |reference| where |reference| > atol
     tolerance: float = 0.0  # atol + rtol * |reference| at the worst element
     problem: str | None = None
 
@@ -85,7 +86,10 @@ def compare_arrays(name: str, theirs, reference, rtol: float, atol: float) -> Ar
         error = np.where(same, 0.0, np.where(np.isnan(error), np.inf, error))
         tolerance = atol + rtol * np.abs(reference)
         ratio = np.where(error == 0.0, 0.0, error / np.maximum(tolerance, 1e-300))
-        relative = np.where(reference != 0, error / np.abs(reference), np.where(error, np.inf, 0))
+        # Relative errors where |reference| > atol; below it atol decides (inf if exceeded).
+        large = np.abs(reference) > atol
+        relative = np.where(large, error / np.where(large, np.abs(reference), 1.0),
+                            np.where(error > atol, np.inf, 0.0))
     flat = int(np.argmax(ratio))
     index = tuple(int(i) for i in np.unravel_index(flat, reference.shape))
     return ArrayComparison(
@@ -93,6 +97,24 @@ def compare_arrays(name: str, theirs, reference, rtol: float, atol: float) -> Ar
         theirs=float(theirs[index]), reference=float(reference[index]),
         abs_err=float(np.max(error)), rel_err=float(np.max(relative)),
         tolerance=float(tolerance[index]))
+
+
+@dataclass
+class Case:
+    """One example of a differential test, enough to rerun it exactly.
+
+    ``config`` is the configuration, ``data_seed`` the integer the arrays were
+    drawn from, ``decimals`` the places they were rounded to (None: not
+    rounded), ``inputs`` the NumPy float64 arrays given to their code (None for
+    an absent input) and ``upstream`` the upstream gradient (``dy``, or the
+    scalar ``dloss`` of a loss; None for optimizer steps).
+    """
+
+    config: dict
+    data_seed: int
+    decimals: int | None
+    inputs: dict
+    upstream: object = None
 
 
 @dataclass
@@ -114,9 +136,21 @@ class VerifyReport:
         both values and the tolerance (or the problem: a shape mismatch, an exception).
     comparisons : list of ArrayComparison
         Every array compared on the failing configuration.
+    stage : str or None
+        On failure, where: ``"forward"`` (checked first: shape, dtype, values),
+        ``"backward"``, ``"unsupported"`` (their code raised NotImplementedError)
+        or ``"reproducibility"``.
+    case : Case or None
+        On failure, the exact example (configuration, data seed, input arrays,
+        upstream): :meth:`replay` reruns it, :meth:`save` writes it as a golden file.
     rtol, atol : float or None
         The tolerances used (None: chosen per output dtype, see ``TOLERANCES``).
     seed : int
+        Seed of Hypothesis's search.
+    supports : dict or None
+        The declared support the configurations were restricted to.
+    notes : list of str
+        What the run could not check (e.g. an upstream ignored by a grad-form backward).
     """
 
     family: str
@@ -128,18 +162,75 @@ class VerifyReport:
     rtol: float | None = None
     atol: float | None = None
     seed: int = 0
+    stage: str | None = None
+    case: Case | None = None
+    supports: dict | None = None
+    notes: list = field(default_factory=list)
+    replay_spec: tuple | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def inputs(self) -> dict | None:
+        """The failing case's input arrays (NumPy float64), or None after a pass."""
+        return None if self.case is None else self.case.inputs
 
     def __str__(self) -> str:
+        restricted = "" if not self.supports else f" within supports={_show(self.supports)}"
         if self.ok:
-            return (f"npgen.verify {self.family}: passed on {self.examples} configurations "
-                    f"(seed={self.seed})")
+            lines = [f"npgen.verify {self.family}: passed on {self.examples} configurations "
+                     f"(seed={self.seed}){restricted}"]
+            return "\n".join(lines + [f"  note: {n}" for n in self.notes])
         config = ", ".join(f"{k}={v!r}" for k, v in (self.config or {}).items())
-        lines = [f"npgen.verify {self.family}: MISMATCH in {self.failure.name} after "
-                 f"{self.examples} configurations (seed={self.seed})",
-                 f"minimal failing configuration: {config}",
-                 f"  {self.failure.describe()}"]
+        if self.stage == "unsupported":
+            head = (f"npgen.verify {self.family}: UNSUPPORTED configuration (their code raised "
+                    f"NotImplementedError) after {self.examples} configurations "
+                    f"(seed={self.seed}){restricted}")
+        elif self.stage == "reproducibility":
+            head = (f"npgen.verify {self.family}: NOT REPRODUCIBLE after {self.examples} "
+                    f"configurations (seed={self.seed}){restricted}")
+        else:
+            head = (f"npgen.verify {self.family}: MISMATCH in the {self.stage} "
+                    f"({self.failure.name}) after {self.examples} configurations "
+                    f"(seed={self.seed}){restricted}")
+        lines = [head, f"minimal failing configuration: {config}"]
+        if self.case is not None:
+            rounding = ("not rounded" if self.case.decimals is None
+                        else f"rounded to {self.case.decimals} decimal places")
+            lines.append(f"inputs: data_seed={self.case.data_seed}, {rounding} "
+                         "(report.inputs; report.replay(forward, backward) reruns this case)")
+        lines += [f"  {self.failure.describe()}"]
         lines += [f"  {c.describe()}" for c in self.comparisons if c is not self.failure]
-        return "\n".join(lines)
+        if self.stage == "unsupported":
+            keys = ", ".join(f"{k!r}: ..." for k in (self.config or {}))
+            lines.append("  hint: if this configuration is outside what the implementation "
+                         f"supports, declare it: supports={{{keys}}} (only the keys it needs)")
+        return "\n".join(lines + [f"  note: {n}" for n in self.notes])
+
+    def replay(self, forward, backward=None, **options) -> VerifyReport:
+        """Rerun exactly the failing case (same configuration and input arrays).
+
+        ``options``: ``array_library=``/``to_theirs=``, ``rtol=``/``atol=``,
+        ``backward_form=`` as for the ``verify_*`` call. Returns a new report
+        (``ok`` once the implementation is fixed); raises nothing on a mismatch.
+        """
+        from npgen.verify._replay import replay
+
+        return replay(self, forward, backward, **options)
+
+    def save(self, directory) -> str:
+        """Write the failing case as a golden file (``.npz`` plus ``manifest.json``).
+
+        ``npgen compare DIRECTORY THEIRS_DIR`` (or the file pair) then checks an
+        implementation against it, in any language. Returns the ``.npz`` path.
+        """
+        from npgen.verify._replay import save
+
+        return save(self, directory)
+
+
+def _show(supports: dict) -> str:
+    from npgen.verify._support import describe_supports
+
+    return describe_supports(supports)
 
 
 class VerifyError(AssertionError):
