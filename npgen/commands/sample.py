@@ -8,6 +8,7 @@ under the key ``samples`` (images with pixels in [0, 1], points as they are).
 from __future__ import annotations
 
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,10 @@ def add_arguments(parser) -> None:
 
 def load_model(path):
     """(model in eval mode, config, checkpoint) rebuilt from a training checkpoint."""
+    path = Path(path)
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a checkpoint (an .npz file written by npgen train or "
+                         f"npgen demo, e.g. runs/latest/checkpoint.npz)")
     saved = load_checkpoint(path)
     config = TrainConfig.from_dict(saved.config)
     model = build_model(config, tuple(saved.extra["feature_shape"]))
@@ -47,11 +52,7 @@ def run(args) -> int:
     if out.suffix not in (".png", ".npz") or args.n < 1:
         print("npgen sample: --out must end in .png or .npz and --n be >= 1", file=sys.stderr)
         return 2
-    try:
-        model, config, saved = load_model(args.checkpoint)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
-        print(f"npgen sample: {exc}", file=sys.stderr)
-        return 2
+    model, config, saved = load_model(args.checkpoint)  # errors: one line (npgen.cli)
     samples = draw_samples(model, args.n, args.seed)
     if out.suffix == ".npz":
         with atomic_write(out) as handle:
