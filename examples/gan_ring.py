@@ -16,6 +16,7 @@ from npgen.losses import bce_with_logits, gan_generator_loss
 from npgen.metrics import mode_coverage
 from npgen.models import mlp_gan
 from npgen.optim import Adam, cosine_lr
+from npgen.training.threads import set_threads
 
 
 def full_like(logits, value):
@@ -44,9 +45,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="numpy", choices=npgen.BACKEND_NAMES)
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--out", default="gan-ring")
+    parser.add_argument("--out", default="runs/gan-ring", help="output folder")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS/OpenMP threads (1 suits these small models; 0: library default)")
     args = parser.parse_args()
     npgen.set_backend(args.backend)
+    set_threads(args.threads)
 
     data = load_dataset("ring")  # 10000 training points, modes (8, 2), std 0.02
     gan = mlp_gan(data_dim=2, latent_dim=2, hidden=256, depth=2, seed=0)

@@ -16,6 +16,7 @@ from npgen.data import iterate_batches, load_dataset
 from npgen.losses import negative_elbo_terms, reparameterize, reparameterize_backward
 from npgen.models import evaluate_negative_elbo, mlp_vae, split_posterior
 from npgen.optim import Adam
+from npgen.training.threads import set_threads
 
 
 def train_step(vae, optimizer, x, eps):
@@ -38,9 +39,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="numpy", choices=npgen.BACKEND_NAMES)
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--out", default="vae-digits")
+    parser.add_argument("--out", default="runs/vae-digits", help="output folder")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS/OpenMP threads (1 suits these small models; 0: library default)")
     args = parser.parse_args()
     npgen.set_backend(args.backend)
+    set_threads(args.threads)
 
     data = load_dataset("digits")  # host arrays: train (1500, 1, 8, 8), test (297, 1, 8, 8)
     vae = mlp_vae(data.image_shape, hidden=256, latent_dim=8, seed=0)

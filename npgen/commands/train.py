@@ -37,7 +37,7 @@ class _Given(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         setattr(namespace, self.dest, values)
         given = set(getattr(namespace, "given_options", None) or ())
-        setattr(namespace, "given_options", given | {self.dest})
+        namespace.given_options = given | {self.dest}
 
 
 def _option(parser, name: str, **kwargs) -> None:

@@ -14,7 +14,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-__all__ = ["DEFAULT_THREADS", "limit_threads"]
+__all__ = ["DEFAULT_THREADS", "limit_threads", "set_threads"]
 
 DEFAULT_THREADS = 1
 
@@ -43,3 +43,23 @@ def limit_threads(threads: int | None = DEFAULT_THREADS) -> Iterator[None]:
             torch.set_num_threads(threads)
             stack.callback(torch.set_num_threads, torch_before)
         yield
+
+
+def set_threads(threads: int | None = DEFAULT_THREADS) -> None:
+    """Limit BLAS/OpenMP pools and torch to ``threads`` for the rest of the process.
+
+    For scripts (the examples); :func:`limit_threads` undoes the limit after a block.
+    None or 0 changes nothing.
+    """
+    if not threads:
+        return
+    if threads < 0:
+        raise ValueError(f"set_threads: threads must be >= 0; got {threads}")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a dependency of npgen
+        pass
+    else:
+        threadpool_limits(limits=threads)  # applies now, for every pool already loaded
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
