@@ -36,6 +36,9 @@ def require(module: str, command: str, extra: str) -> bool:
     return False
 
 
+DEFAULT_THREADS = 1  # = npgen.training.threads.DEFAULT_THREADS (not imported: it is slow)
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """argparse's ArgumentDefaultsHelpFormatter, quiet about None and False defaults."""
 
@@ -68,8 +71,6 @@ def common_options() -> argparse.ArgumentParser:
 
 def add_threads_option(parser: argparse.ArgumentParser) -> None:
     """``--threads N`` (default 1: small models run fastest single-threaded)."""
-    from npgen.training.threads import DEFAULT_THREADS
-
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, metavar="N",
                         help="threads for BLAS/OpenMP and torch; small models run fastest "
                              "on 1, 0 keeps the libraries' default (see README)")

@@ -22,25 +22,21 @@ import json
 import time
 from pathlib import Path
 
-from npgen.backend import get_backend
-from npgen.checkpoint import load_checkpoint
 from npgen.commands import add_threads_option
-from npgen.training import CHECKPOINT_NAME, TrainConfig, limit_threads, train
-from npgen.training.monitor import write_json
-from npgen.training.run import prepare_folder
-from npgen.training.summary import summary_lines
 
 HELP = ("train a conv VAE, a DCGAN and a toy GAN (wall time: README.md); pictures + "
         "metrics.json")
 
 # Each recipe meets its quality bar (docs/results.md).
+# TrainConfig fields per run (dicts, so that ``npgen --version`` need not import the training
+# code; a TrainConfig works as well).
 DEMO_CONFIGS = {
-    "vae": TrainConfig(model="vae", data="digits", arch="conv", epochs=30, batch_size=64,
-                       lr=2e-3, latent_dim=8, channels=16, iw_samples=50),
-    "dcgan": TrainConfig(model="gan", data="digits", arch="conv", epochs=30, batch_size=64,
-                         lr=5e-4, latent_dim=16, channels=16),
-    "ring": TrainConfig(model="gan", data="ring", arch="mlp", epochs=40, batch_size=256,
-                        lr=1e-3, lr_schedule="cosine", latent_dim=2, hidden=256, depth=2),
+    "vae": dict(model="vae", data="digits", arch="conv", epochs=30, batch_size=64, lr=2e-3,
+                latent_dim=8, channels=16, iw_samples=50),
+    "dcgan": dict(model="gan", data="digits", arch="conv", epochs=30, batch_size=64, lr=5e-4,
+                  latent_dim=16, channels=16),
+    "ring": dict(model="gan", data="ring", arch="mlp", epochs=40, batch_size=256, lr=1e-3,
+                 lr_schedule="cosine", latent_dim=2, hidden=256, depth=2),
 }
 
 
@@ -57,8 +53,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
-def _finished_metrics(folder: Path, config: TrainConfig) -> dict | None:
+def _finished_metrics(folder: Path, config) -> dict | None:
     """The metrics of a run in ``folder`` that already reached ``config.epochs``, else None."""
+    from npgen.checkpoint import load_checkpoint
+    from npgen.training import CHECKPOINT_NAME
+
     if not (folder / CHECKPOINT_NAME).is_file() or not (folder / "metrics.json").is_file():
         return None
     if load_checkpoint(folder / CHECKPOINT_NAME).epoch < config.epochs:
@@ -66,7 +65,9 @@ def _finished_metrics(folder: Path, config: TrainConfig) -> dict | None:
     return json.loads((folder / "metrics.json").read_text())["metrics"]
 
 
-def _train_one(name: str, config: TrainConfig, out: Path, args) -> dict:
+def _train_one(name: str, config, out: Path, args) -> dict:
+    from npgen.training import CHECKPOINT_NAME, train
+
     folder = out / name
     finished = _finished_metrics(folder, config) if args.resume else None
     if finished is not None:
@@ -80,12 +81,19 @@ def _train_one(name: str, config: TrainConfig, out: Path, args) -> dict:
 
 
 def run(args) -> int:
+    from npgen.backend import get_backend
+    from npgen.training import TrainConfig, limit_threads
+    from npgen.training.monitor import write_json
+    from npgen.training.run import prepare_folder
+    from npgen.training.summary import summary_lines
+
     out = Path(args.out)
     prepare_folder(out, resume=args.resume, overwrite=args.overwrite, names=("metrics.json",))
     started = time.perf_counter()
     results = {}
     with limit_threads(args.threads):
-        for name, config in DEMO_CONFIGS.items():
+        for name, values in DEMO_CONFIGS.items():
+            config = values if isinstance(values, TrainConfig) else TrainConfig(**values)
             if args.quick:
                 config = TrainConfig.from_dict({**config.to_dict(), "epochs": 1,
                                                 "eval_samples": 200, "iw_samples": 0})

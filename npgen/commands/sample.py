@@ -13,11 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from npgen import pictures
-from npgen.backend import RNG, to_numpy
-from npgen.checkpoint import atomic_write, load_checkpoint
-from npgen.training import TrainConfig, build_model
-
 HELP = "draw samples from a checkpoint into a PNG grid or an .npz file"
 
 
@@ -30,6 +25,9 @@ def add_arguments(parser) -> None:
 
 def load_model(path):
     """(model in eval mode, config, checkpoint) rebuilt from a training checkpoint."""
+    from npgen.checkpoint import load_checkpoint
+    from npgen.training import TrainConfig, build_model
+
     path = Path(path)
     if path.is_file() and not zipfile.is_zipfile(path):
         raise ValueError(f"{path} is not a checkpoint (an .npz file written by npgen train or "
@@ -43,6 +41,8 @@ def load_model(path):
 
 def draw_samples(model, n: int, seed: int) -> np.ndarray:
     """n samples in data space on the host (pixels in [0, 1] or 2-D points)."""
+    from npgen.backend import RNG, to_numpy
+
     samples = to_numpy(model.sample(n, RNG(seed, portable=True)))
     return np.clip(samples, 0.0, 1.0) if len(model.feature_shape) == 3 else samples
 
@@ -52,6 +52,9 @@ def run(args) -> int:
     if out.suffix not in (".png", ".npz") or args.n < 1:
         print("npgen sample: --out must end in .png or .npz and --n be >= 1", file=sys.stderr)
         return 2
+    from npgen import pictures
+    from npgen.checkpoint import atomic_write
+
     model, config, saved = load_model(args.checkpoint)  # errors: one line (npgen.cli)
     samples = draw_samples(model, args.n, args.seed)
     if out.suffix == ".npz":
