@@ -15,6 +15,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 TINY = ["--hidden", "8", "--latent-dim", "2", "--batch-size", "256", "--no-progress"]
@@ -258,3 +259,17 @@ def test_examples_write_under_runs(tmp_path):
     assert done.returncode == 0, done.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["runs"]
     assert (tmp_path / "runs" / "gan-ring" / "samples.png").is_file()
+
+
+def test_bad_checkpoints_and_manifests_are_one_line(tmp_path):
+    meta = json.dumps({"format": "npgen-checkpoint", "version": 1})  # no epoch, config, ...
+    np.savez(tmp_path / "checkpoint.npz", __npgen_checkpoint__=np.array(meta))
+    assert "metadata" in npgen("sample", tmp_path / "checkpoint.npz", "--out",
+                               tmp_path / "s.png", ok=False).stderr
+    assert "metadata" in npgen("train", "vae", "--resume", "--out", tmp_path, "--epochs", "3",
+                               ok=False).stderr
+    golden = tmp_path / "golden"
+    npgen("export-reference", golden, "--ops", "relu")
+    (golden / "manifest.json").write_text("{not json")
+    reference = next(golden.glob("*.npz"))
+    assert "manifest.json" in npgen("compare", reference, reference, ok=False).stderr

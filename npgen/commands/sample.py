@@ -32,10 +32,15 @@ def load_model(path):
     if path.is_file() and not zipfile.is_zipfile(path):
         raise ValueError(f"{path} is not a checkpoint (an .npz file written by npgen train or "
                          f"npgen demo, e.g. runs/latest/checkpoint.npz)")
-    saved = load_checkpoint(path)
-    config = TrainConfig.from_dict(saved.config)
-    model = build_model(config, tuple(saved.extra["feature_shape"]))
-    model.load_state_dict(saved.model_state["model"])
+    try:
+        saved = load_checkpoint(path)
+        config = TrainConfig.from_dict(saved.config)
+        model = build_model(config, tuple(saved.extra["feature_shape"]))
+        model.load_state_dict(saved.model_state["model"])
+    except (KeyError, TypeError, ValueError) as exc:
+        detail = f"lacks {exc}" if isinstance(exc, KeyError) else " ".join(str(exc).split())
+        raise ValueError(f"{path} is not a usable npgen training checkpoint (missing or "
+                         f"malformed metadata: {detail})") from exc
     return model.eval(), config, saved
 
 

@@ -179,7 +179,14 @@ def start_run(config: TrainConfig, out, *, resume: bool = False, overwrite: bool
         path = out / CHECKPOINT_NAME
         if not path.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint {path}; start without --resume")
-        saved = load_checkpoint(path)
+        try:
+            saved = load_checkpoint(path)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"--resume: {path} has missing or malformed metadata ({exc!r}); "
+                             "not a training checkpoint") from exc
+        if not isinstance(saved.config, dict) or "model" not in saved.config:
+            raise ValueError(f"--resume: {path} is not a training checkpoint (its config "
+                             "lacks 'model')")
         check_resume(saved.config, config, given, saved.epoch, path)
         config = TrainConfig.from_dict({**saved.config, "epochs": config.epochs})
     data = load_data(config)
