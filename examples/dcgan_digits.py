@@ -72,7 +72,8 @@ def main():
         print(f"epoch {epoch:3d}  D loss {d_mean:.3f}  G loss {g_mean:.3f}")
     gan.eval()
     samples = gan.sample(64, npgen.RNG(3))  # (64, 1, 8, 8) in [0, 1]
-    pictures.save_image_grid(samples, f"{args.out}/samples.png", nrow=8)
+    pictures.save_image_grid(samples, f"{args.out}/samples.png", nrow=8,
+                             title=f"DCGAN samples, epoch {args.epochs}")
     try:  # the Inception-style score of npgen's own digits classifier, if available
         from npgen.evaluation import digits_scores
 

@@ -66,8 +66,13 @@ def main():
         stats = mode_coverage(gan.sample(2000, npgen.RNG(3)), data.modes, data.mode_std)
         print(f"epoch {epoch + 1:3d}  G loss {g_loss:.3f}  modes {stats.modes_covered}/8  "
               f"high quality {stats.high_quality_fraction:.0%}")
-    pictures.save_scatter_2d(gan.sample(2000, npgen.RNG(4)), data.modes,
-                             f"{args.out}/samples.png", real_samples=data.test)
+    samples = gan.sample(2000, npgen.RNG(4))
+    stats = mode_coverage(samples, data.modes, data.mode_std)
+    pictures.save_scatter_2d(samples, data.modes, f"{args.out}/samples.png",
+                             real_samples=data.test, mode_radius=3 * data.mode_std,
+                             title=f"ring, epoch {args.epochs}: {stats.modes_covered} of 8 modes "
+                                   f"covered\n{stats.high_quality_fraction:.0%} high quality "
+                                   "(within 3 std of a mode)")
     print(f"scatter in {args.out}/samples.png")
 
 

@@ -60,9 +60,12 @@ def main():
         print(f"epoch {epoch:3d}  train -ELBO {sum(losses) / len(losses):7.3f}  "
               f"test -ELBO {test:7.3f} nats")
     vae.eval()
-    pictures.save_image_grid(vae.sample(64, npgen.RNG(4)), f"{args.out}/samples.png", nrow=8)
+    pictures.save_image_grid(vae.sample(64, npgen.RNG(4)), f"{args.out}/samples.png", nrow=8,
+                             title=f"VAE samples, epoch {args.epochs}")
     x = npgen.asarray(data.test[:16], dtype="float32")
-    pictures.save_reconstructions(x, vae.reconstruct(x), f"{args.out}/reconstructions.png")
+    pictures.save_reconstructions(x, vae.reconstruct(x), f"{args.out}/reconstructions.png",
+                                  row_labels=("input", "recon."),
+                                  title=f"test images and reconstructions, epoch {args.epochs}")
     print(f"pictures in {args.out}/")
 
 

@@ -40,11 +40,12 @@ DEFAULT_THREADS = 1  # = npgen.training.threads.DEFAULT_THREADS (not imported: i
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """argparse's ArgumentDefaultsHelpFormatter, quiet about None and False defaults."""
+    """argparse's ArgumentDefaultsHelpFormatter, quiet about None and flag defaults and
+    about options whose help already states its default."""
 
     def _get_help_string(self, action):
-        if action.default is None or action.default is False or \
-                action.default is argparse.SUPPRESS:
+        if action.default is None or isinstance(action.default, bool) or \
+                action.default is argparse.SUPPRESS or "(default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 
