@@ -273,3 +273,18 @@ def test_bad_checkpoints_and_manifests_are_one_line(tmp_path):
     (golden / "manifest.json").write_text("{not json")
     reference = next(golden.glob("*.npz"))
     assert "manifest.json" in npgen("compare", reference, reference, ok=False).stderr
+
+
+def test_limit_threads_limits_blas_inside_the_block_only():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from npgen.training import limit_threads
+
+    def counts():
+        return [pool["num_threads"] for pool in threadpoolctl.threadpool_info()]
+
+    before = counts()
+    with limit_threads(1):
+        assert counts() and set(counts()) == {1}
+    assert counts() == before
+    for command in (["demo"], ["bench"], ["train", "vae"]):
+        assert "--threads" in npgen(*command, "--help").stdout

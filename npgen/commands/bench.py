@@ -39,7 +39,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed runs per implementation, the median is kept (default: 7, 3 "
                              "with --quick)")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed runs first (default: 2, 1 with --quick)")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="untimed runs first (default: 2, 1 with --quick)")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads for both libraries: torch and BLAS/OpenMP")
     parser.add_argument("--pause", type=float, default=None,
