@@ -66,10 +66,25 @@ def run(args) -> int:
         with atomic_write(out) as handle:
             np.savez(handle, samples=samples)
     elif samples.ndim == 4:
-        pictures.save_image_grid(samples, out)
+        pictures.save_image_grid(samples, out, title=f"{config.model.upper()} samples "
+                                 f"({config.data}), epoch {saved.epoch}")
     else:
-        pictures.save_scatter_2d(samples, np.asarray(saved.extra["modes"]), out,
-                                 title=f"{config.data}: {args.n} samples")
+        _save_scatter(samples, config, saved, out)
     print(f"wrote {args.n} samples of the {config.model} ({config.data}, epoch "
           f"{saved.epoch}) to {out}")
     return 0
+
+
+def _save_scatter(samples: np.ndarray, config, saved, out: Path) -> None:
+    """The samples over the data's modes, with the mode coverage in the title."""
+    from npgen import pictures
+    from npgen.metrics import mode_coverage
+    from npgen.training import load_data
+
+    data = load_data(config)  # its modes and their standard deviation
+    stats = mode_coverage(samples, data.modes, data.mode_std)
+    title = (f"{config.data} {config.model}, epoch {saved.epoch}: {stats.modes_covered} of "
+             f"{data.modes.shape[0]} modes covered\n{stats.high_quality_fraction:.0%} of "
+             f"{samples.shape[0]} samples high quality (within 3 std of a mode)")
+    pictures.save_scatter_2d(samples, data.modes, out, real_samples=data.test[:1000],
+                             title=title, mode_radius=3 * data.mode_std)
