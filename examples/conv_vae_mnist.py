@@ -22,6 +22,7 @@ from npgen import pictures
 from npgen.data import iterate_batches, load_dataset
 from npgen.models import conv_vae, evaluate_negative_elbo, vae_loss_and_backward
 from npgen.optim import Adam
+from npgen.training.threads import set_threads
 
 
 def load(path, fashion):
@@ -38,9 +39,12 @@ def main():
     parser.add_argument("--backend", default="numpy", choices=npgen.BACKEND_NAMES)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--train-size", type=int, default=20000)
-    parser.add_argument("--out", default="conv-vae-mnist")
+    parser.add_argument("--out", default="runs/conv-vae-mnist", help="output folder")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS/OpenMP threads (1 suits these small models; 0: library default)")
     args = parser.parse_args()
     npgen.set_backend(args.backend)
+    set_threads(args.threads)
 
     data = load(args.path, args.fashion)  # (60000, 1, 28, 28) in [0, 1], host
     train = data.train[:args.train_size]
@@ -60,9 +64,12 @@ def main():
         print(f"epoch {epoch}  train -ELBO {total / count:.2f}  test -ELBO "
               f"{test['negative_elbo']:.2f} nats  ({time.perf_counter() - started:.0f} s)")
     vae.eval()
-    pictures.save_image_grid(vae.sample(64, npgen.RNG(4)), f"{args.out}/samples.png", nrow=8)
+    pictures.save_image_grid(vae.sample(64, npgen.RNG(4)), f"{args.out}/samples.png", nrow=8,
+                             title=f"conv VAE samples, epoch {args.epochs}")
     x = npgen.asarray(data.test[:16], dtype="float32")
-    pictures.save_reconstructions(x, vae.reconstruct(x), f"{args.out}/reconstructions.png")
+    pictures.save_reconstructions(x, vae.reconstruct(x), f"{args.out}/reconstructions.png",
+                                  row_labels=("input", "recon."),
+                                  title=f"test images and reconstructions, epoch {args.epochs}")
     print(f"pictures in {args.out}/")
 
 

@@ -16,6 +16,7 @@ from npgen.data import iterate_batches, load_dataset
 from npgen.losses import bce_with_logits, gan_generator_loss
 from npgen.models import dcgan
 from npgen.optim import Adam
+from npgen.training.threads import set_threads
 
 
 def full_like(logits, value):
@@ -48,9 +49,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="numpy", choices=npgen.BACKEND_NAMES)
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--out", default="dcgan-digits")
+    parser.add_argument("--out", default="runs/dcgan-digits", help="output folder")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS/OpenMP threads (1 suits these small models; 0: library default)")
     args = parser.parse_args()
     npgen.set_backend(args.backend)
+    set_threads(args.threads)
 
     data = load_dataset("digits")
     gan = dcgan(data.image_shape, latent_dim=16, width=16, seed=0)  # DCGAN-initialized
@@ -68,7 +72,8 @@ def main():
         print(f"epoch {epoch:3d}  D loss {d_mean:.3f}  G loss {g_mean:.3f}")
     gan.eval()
     samples = gan.sample(64, npgen.RNG(3))  # (64, 1, 8, 8) in [0, 1]
-    pictures.save_image_grid(samples, f"{args.out}/samples.png", nrow=8)
+    pictures.save_image_grid(samples, f"{args.out}/samples.png", nrow=8,
+                             title=f"DCGAN samples, epoch {args.epochs}")
     try:  # the Inception-style score of npgen's own digits classifier, if available
         from npgen.evaluation import digits_scores
 

@@ -16,6 +16,7 @@ from npgen.data import iterate_batches, load_dataset
 from npgen.losses import negative_elbo_terms, reparameterize, reparameterize_backward
 from npgen.models import evaluate_negative_elbo, mlp_vae, split_posterior
 from npgen.optim import Adam
+from npgen.training.threads import set_threads
 
 
 def train_step(vae, optimizer, x, eps):
@@ -38,9 +39,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="numpy", choices=npgen.BACKEND_NAMES)
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--out", default="vae-digits")
+    parser.add_argument("--out", default="runs/vae-digits", help="output folder")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS/OpenMP threads (1 suits these small models; 0: library default)")
     args = parser.parse_args()
     npgen.set_backend(args.backend)
+    set_threads(args.threads)
 
     data = load_dataset("digits")  # host arrays: train (1500, 1, 8, 8), test (297, 1, 8, 8)
     vae = mlp_vae(data.image_shape, hidden=256, latent_dim=8, seed=0)
@@ -56,9 +60,12 @@ def main():
         print(f"epoch {epoch:3d}  train -ELBO {sum(losses) / len(losses):7.3f}  "
               f"test -ELBO {test:7.3f} nats")
     vae.eval()
-    pictures.save_image_grid(vae.sample(64, npgen.RNG(4)), f"{args.out}/samples.png", nrow=8)
+    pictures.save_image_grid(vae.sample(64, npgen.RNG(4)), f"{args.out}/samples.png", nrow=8,
+                             title=f"VAE samples, epoch {args.epochs}")
     x = npgen.asarray(data.test[:16], dtype="float32")
-    pictures.save_reconstructions(x, vae.reconstruct(x), f"{args.out}/reconstructions.png")
+    pictures.save_reconstructions(x, vae.reconstruct(x), f"{args.out}/reconstructions.png",
+                                  row_labels=("input", "recon."),
+                                  title=f"test images and reconstructions, epoch {args.epochs}")
     print(f"pictures in {args.out}/")
 
 

@@ -19,7 +19,11 @@ nested dicts whose leaves are JSON values (ints of any size, such as the
 Atomicity: the file is written to a temporary file in the destination folder,
 flushed and fsync'ed, then moved over the destination with ``os.replace``
 (atomic on POSIX and Windows). A crash at any point leaves either the old
-checkpoint or the new one, never a partial file under the final name.
+checkpoint or the new one, never a partial file under the final name; the
+temporary file it may leave behind (``.checkpoint.npz.<random>.tmp``) is
+removed by :func:`remove_stale_temporaries` when the next run starts. Every
+file gets the permissions of a plain ``open(path, "w")``: 0666 minus the
+user's umask (a temporary file alone would be 0600).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,7 +44,7 @@ import numpy as np
 from npgen.backend import to_numpy
 
 __all__ = ["CHECKPOINT_VERSION", "Checkpoint", "atomic_write", "load_checkpoint",
-           "save_checkpoint"]
+           "remove_stale_temporaries", "save_checkpoint"]
 
 CHECKPOINT_FORMAT = "npgen-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -60,19 +65,38 @@ class Checkpoint:
     path: Path | None = None
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _current_umask() -> int:
+    """The process's umask (read by setting it and putting it back, under a lock)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def _temporary_name(path: Path) -> tuple[str, str]:
+    """(prefix, suffix) of the temporary files :func:`atomic_write` makes for ``path``."""
+    return f".{path.name}.", ".tmp"
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path) -> Iterator[Any]:
     """Open a binary temporary file next to ``path``; on success move it onto ``path``.
 
     The parent folder is created. The data is flushed and fsync'ed before the
     ``os.replace``; if the block (or the replace) raises, the temporary file
-    is removed and ``path`` is untouched.
+    is removed and ``path`` is untouched. The file gets mode ``0o666 & ~umask``,
+    like any file the user creates (not the temporary file's 0600).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False)
+    prefix, suffix = _temporary_name(path)
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=prefix, suffix=suffix,
+                                         delete=False)
     try:
+        os.chmod(handle.name, 0o666 & ~_current_umask())
         with handle:
             yield handle
             handle.flush()
@@ -82,6 +106,24 @@ def atomic_write(path: str | Path) -> Iterator[Any]:
         with contextlib.suppress(OSError):
             os.unlink(handle.name)
         raise
+
+
+def remove_stale_temporaries(folder: str | Path, names) -> list[Path]:
+    """Delete the temporary files a crashed :func:`atomic_write` of ``folder/<name>`` left.
+
+    ``names`` are the final file names (e.g. ``["checkpoint.npz"]``); only files
+    matching ``.<name>.*.tmp`` are touched. Returns the removed paths.
+    """
+    folder, removed = Path(folder), []
+    if not folder.is_dir():
+        return removed
+    for name in names:
+        prefix, suffix = _temporary_name(folder / name)
+        for stale in folder.glob(f"{prefix}*{suffix}"):
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+                removed.append(stale)
+    return removed
 
 
 # ----------------------------------------------------------------------------

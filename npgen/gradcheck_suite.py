@@ -418,19 +418,25 @@ def select_ops(names=None) -> list:
 def draw_cases(op, examples: int, seed: int = 0) -> list:
     """``examples`` configurations of ``op``, drawn by Hypothesis with a fixed ``seed``.
 
-    Arrays are created on the global backend at draw time, in float64.
+    Arrays are created on the global backend at draw time, in float64. Hypothesis
+    draws the minimal configuration first (e.g. a 1x1 dense layer); it is moved
+    to the end, so that the first configuration (all that ``-k 1`` checks) is a
+    representative random draw and the minimal one is kept when ``examples > 1``.
     """
     cases = []
 
     @hypothesis_seed(seed)
-    @settings(max_examples=examples, database=None, deadline=None, phases=[Phase.generate],
+    @settings(max_examples=examples + 1, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck), derandomize=False)
     @given(op.cases())
     def collect(case):
         cases.append(case)
 
     collect()
-    return cases[:examples]
+    if len(cases) <= 1:
+        return cases[:examples]
+    minimal, drawn = cases[:1], cases[1:examples + 1]
+    return drawn[:examples - 1] + minimal if examples > 1 else drawn[:1]
 
 
 def run_op(op, examples: int = 5, seed: int = 0) -> OpResult:

@@ -6,6 +6,11 @@ host with ``npgen.to_numpy`` on entry), creates the parent folders of
 so a viewer never sees half a picture. matplotlib is imported only inside the
 plotting functions, and only its object-oriented API is used (no pyplot
 state, no display needed).
+
+Grids are upscaled by nearest-neighbour repetition until they are at least
+512 pixels wide (an 8x8 digit becomes a 64x64 block), and take an optional
+``title`` drawn in a caption strip above them; reconstructions also label
+their rows (input / reconstruction).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ __all__ = ["save_image_grid", "save_interpolation", "save_loss_curves",
            "save_reconstructions", "save_scatter_2d", "tile_images"]
 
 MIN_TILE_PIXELS = 32  # default upscaling makes every tile at least this tall and wide
+MIN_GRID_PIXELS = 512  # ... and every grid at least this wide
+CAPTION_PIXELS = 18  # font size of titles and row labels
 
 
 def _host_images(where: str, images, name: str = "images") -> np.ndarray:
@@ -68,15 +75,57 @@ def tile_images(rows: Sequence[Sequence[np.ndarray | None]], *, scale: int, padd
     return canvas
 
 
-def _default_scale(images: np.ndarray) -> int:
-    return max(1, math.ceil(MIN_TILE_PIXELS / max(images.shape[2], images.shape[3])))
+def _default_scale(images: np.ndarray, n_cols: int) -> int:
+    """Smallest factor making tiles >= MIN_TILE_PIXELS and the grid >= MIN_GRID_PIXELS wide."""
+    height, width = images.shape[2], images.shape[3]
+    return max(1, math.ceil(MIN_TILE_PIXELS / max(height, width)),
+               math.ceil(MIN_GRID_PIXELS / (n_cols * width)))
 
 
-def _write_png(canvas: np.ndarray, path: str | Path) -> Path:
+def _font():
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=CAPTION_PIXELS)
+    except TypeError:  # pragma: no cover - Pillow < 10.1: the fixed bitmap font
+        return ImageFont.load_default()
+
+
+def _captioned(picture, title: str | None, row_labels=None, row_pitch: int = 0,
+               padding: int = 0):
+    """``picture`` with ``title`` in a white strip above and ``row_labels`` (one per row,
+    cycled) in a white column on the left; unchanged when both are None."""
+    from PIL import Image, ImageDraw
+
+    if title is None and row_labels is None:
+        return picture
+    font, line = _font(), CAPTION_PIXELS + 10
+    measure = ImageDraw.Draw(picture)
+    left = 0 if row_labels is None else 12 + max(
+        int(measure.textlength(label, font=font)) for label in row_labels)
+    top = 0 if title is None else line
+    white = 255 if picture.mode == "L" else (255, 255, 255)
+    framed = Image.new(picture.mode, (picture.width + left, picture.height + top), white)
+    framed.paste(picture, (left, top))
+    draw = ImageDraw.Draw(framed)
+    if title is not None:
+        draw.text((6, 5), title, fill=0 if picture.mode == "L" else (0, 0, 0), font=font)
+    if row_labels is not None:
+        rows = (picture.height - padding) // row_pitch
+        for r in range(rows):
+            middle = top + padding + r * row_pitch + (row_pitch - padding) // 2
+            draw.text((6, middle), row_labels[r % len(row_labels)], anchor="lm", font=font,
+                      fill=0 if picture.mode == "L" else (0, 0, 0))
+    return framed
+
+
+def _write_png(canvas: np.ndarray, path: str | Path, title: str | None = None,
+               row_labels=None, row_pitch: int = 0, padding: int = 0) -> Path:
     """Save an ``(H, W, C)`` uint8 canvas as a gray (C=1) or RGB (C=3) PNG, atomically."""
     from PIL import Image
 
     picture = Image.fromarray(canvas[:, :, 0] if canvas.shape[2] == 1 else canvas)
+    picture = _captioned(picture, title, row_labels, row_pitch, padding)
     with atomic_write(path) as handle:
         picture.save(handle, format="PNG")
     return Path(path)
@@ -92,7 +141,7 @@ def _grid_rows(tiles: np.ndarray, n_cols: int) -> list[list[np.ndarray | None]]:
 def save_image_grid(images, path: str | Path, *, nrow: int | None = None,
                     scale: int | None = None, padding: int = 2,
                     value_range: tuple[float, float] = (0.0, 1.0),
-                    pad_value: float = 0.5) -> Path:
+                    pad_value: float = 0.5, title: str | None = None) -> Path:
     """Save images ``(N, C, H, W)`` (C = 1 or 3) as one PNG grid.
 
     Parameters
@@ -102,7 +151,8 @@ def save_image_grid(images, path: str | Path, *, nrow: int | None = None,
         if None.
     scale : int or None
         Nearest-neighbour upscaling factor; by default the smallest one that
-        makes tiles at least 32 pixels (8x8 digits become 32x32).
+        makes tiles at least 32 pixels and the grid at least 512 pixels wide
+        (8 columns of 8x8 digits become 64x64 tiles).
     padding : int
         Pixels between and around tiles.
     value_range : (float, float)
@@ -110,22 +160,29 @@ def save_image_grid(images, path: str | Path, *, nrow: int | None = None,
         (use ``(-1, 1)`` for tanh outputs).
     pad_value : float
         Gray level of the padding, in units of ``value_range`` mapped to [0, 1].
+    title : str or None
+        Caption drawn above the grid.
     """
     host = _host_images("save_image_grid", images)
     n_cols = nrow or math.ceil(math.sqrt(host.shape[0]))
     tiles = _to_uint8("save_image_grid", host, value_range)
-    canvas = tile_images(_grid_rows(tiles, n_cols), scale=scale or _default_scale(host),
+    canvas = tile_images(_grid_rows(tiles, n_cols),
+                         scale=scale or _default_scale(host, n_cols),
                          padding=padding, pad_value=round(255 * pad_value))
-    return _write_png(canvas, path)
+    return _write_png(canvas, path, title)
 
 
 def save_reconstructions(inputs, reconstructions, path: str | Path, *, ncol: int = 8,
                          scale: int | None = None, padding: int = 2,
-                         value_range: tuple[float, float] = (0.0, 1.0)) -> Path:
+                         value_range: tuple[float, float] = (0.0, 1.0),
+                         title: str | None = None,
+                         row_labels: tuple[str, str] | None = None) -> Path:
     """Save inputs and their reconstructions as alternating rows.
 
     Row 2k shows inputs ``k*ncol .. (k+1)*ncol - 1`` and row 2k+1 their
-    reconstructions, each directly below its input.
+    reconstructions, each directly below its input. ``row_labels``, e.g.
+    ``("input", "reconstruction")``, are written left of the rows, and ``title``
+    above them.
     """
     host_in = _host_images("save_reconstructions", inputs, "inputs")
     host_out = _host_images("save_reconstructions", reconstructions, "reconstructions")
@@ -136,14 +193,15 @@ def save_reconstructions(inputs, reconstructions, path: str | Path, *, ncol: int
     rows_in = _grid_rows(_to_uint8("save_reconstructions", host_in, value_range), n_cols)
     rows_out = _grid_rows(_to_uint8("save_reconstructions", host_out, value_range), n_cols)
     rows = [row for pair in zip(rows_in, rows_out) for row in pair]
-    canvas = tile_images(rows, scale=scale or _default_scale(host_in), padding=padding,
-                         pad_value=128)
-    return _write_png(canvas, path)
+    scale = scale or _default_scale(host_in, n_cols)
+    canvas = tile_images(rows, scale=scale, padding=padding, pad_value=128)
+    return _write_png(canvas, path, title, row_labels, host_in.shape[2] * scale + padding,
+                      padding)
 
 
 def save_interpolation(rows_of_images, path: str | Path, *, scale: int | None = None,
-                       padding: int = 2,
-                       value_range: tuple[float, float] = (0.0, 1.0)) -> Path:
+                       padding: int = 2, value_range: tuple[float, float] = (0.0, 1.0),
+                       title: str | None = None) -> Path:
     """Save latent interpolations, one row per path in latent space.
 
     ``rows_of_images`` is an ``(R, S, C, H, W)`` array or a list of R arrays
@@ -158,9 +216,10 @@ def save_interpolation(rows_of_images, path: str | Path, *, scale: int | None = 
         raise ValueError("save_interpolation: expected one or more rows of images with one "
                          f"shared (C, H, W); got shapes {[row.shape for row in rows]}")
     tiles = [list(_to_uint8("save_interpolation", row, value_range)) for row in rows]
-    canvas = tile_images(tiles, scale=scale or _default_scale(rows[0]), padding=padding,
-                         pad_value=128)
-    return _write_png(canvas, path)
+    n_cols = max(len(row) for row in tiles)
+    canvas = tile_images(tiles, scale=scale or _default_scale(rows[0], n_cols),
+                         padding=padding, pad_value=128)
+    return _write_png(canvas, path, title)
 
 
 # ----------------------------------------------------------------------------
@@ -187,7 +246,7 @@ def _save_figure(figure, path: str | Path) -> Path:
 
 def save_loss_curves(history: Mapping[str, Sequence[float]], path: str | Path, *,
                      title: str | None = None, xlabel: str = "step",
-                     log_y: bool = False) -> Path:
+                     ylabel: str = "loss", log_y: bool = False) -> Path:
     """Plot several series (e.g. ``{"generator": [...], "discriminator": [...]}``) vs their index.
 
     Series may have different lengths; each is drawn against ``0 .. len - 1``.
@@ -204,6 +263,7 @@ def save_loss_curves(history: Mapping[str, Sequence[float]], path: str | Path, *
     if log_y:
         axes.set_yscale("log")
     axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
     axes.grid(alpha=0.3)
     axes.legend()
     if title:
@@ -218,32 +278,74 @@ def _points(where: str, points, name: str) -> np.ndarray:
     return host
 
 
+def _scatter_layers(axes, fake, modes, real, mode_radius) -> None:
+    """Real points (gray, bottom), hollow red mode circles, generated points (blue, top)."""
+    from matplotlib.patches import Circle
+
+    if real is not None:
+        axes.scatter(real[:, 0], real[:, 1], s=5, c="0.35", alpha=0.5, linewidths=0, zorder=1)
+    if mode_radius is not None:
+        for mode in modes:
+            axes.add_patch(Circle(mode, mode_radius, fill=False, ec="tab:red", lw=1.5, zorder=2))
+    else:
+        axes.scatter(modes[:, 0], modes[:, 1], s=160, facecolors="none", edgecolors="tab:red",
+                     linewidths=1.5, zorder=2)
+    axes.scatter(fake[:, 0], fake[:, 1], s=8, c="tab:blue", alpha=0.3, linewidths=0, zorder=3)
+
+
+def _zoom_on_a_mode(axes, fake, modes, real, mode_radius) -> None:
+    """An inset in the middle of the plot magnifying the first mode (the tight clusters
+    of a good generator hide the real points at full scale)."""
+    half = 2.5 * mode_radius
+    inset = axes.inset_axes([0.34, 0.34, 0.32, 0.32])
+    _scatter_layers(inset, fake, modes, real, mode_radius)
+    inset.set_xlim(modes[0, 0] - half, modes[0, 0] + half)
+    inset.set_ylim(modes[0, 1] - half, modes[0, 1] + half)
+    inset.set_aspect("equal")
+    inset.tick_params(labelsize=7)
+    inset.set_title(f"zoom on the mode at ({modes[0, 0]:.2g}, {modes[0, 1]:.2g})", fontsize=8)
+
+
 def save_scatter_2d(samples, real_modes, path: str | Path, *, real_samples=None,
-                    title: str | None = None, limits: tuple[float, float] | None = None) -> Path:
+                    title: str | None = None, limits: tuple[float, float] | None = None,
+                    mode_radius: float | None = None) -> Path:
     """Scatter generated 2-D points over the modes of the real mixture.
 
     ``samples`` is ``(N, 2)``, ``real_modes`` ``(M, 2)``; ``real_samples``
-    ``(N_real, 2)``, if given, are drawn faintly underneath.
-    ``limits`` fixes both axes to ``(low, high)``; by default they fit the
-    modes with a margin, so pictures of successive epochs line up.
+    ``(N_real, 2)``, if given, are drawn first in gray. Each mode is a hollow
+    red circle (of radius ``mode_radius`` in data units if given, e.g. the
+    3-standard-deviation zone of a high-quality sample, and then an inset
+    magnifies one mode), drawn under the semi-transparent generated points, so
+    all three layers stay visible. ``limits`` fixes both axes to ``(low, high)``;
+    by default they fit the modes with a margin, so pictures of successive
+    epochs line up.
     """
+    from matplotlib.lines import Line2D
+
     fake = _points("save_scatter_2d", samples, "samples")
     modes = _points("save_scatter_2d", real_modes, "real_modes")
-    figure = _figure(5.0, 5.0)
+    real = None if real_samples is None else _points("save_scatter_2d", real_samples,
+                                                       "real_samples")
+    figure = _figure(6.0, 6.6)
     axes = figure.add_subplot()
-    if real_samples is not None:
-        real = _points("save_scatter_2d", real_samples, "real_samples")
-        axes.scatter(real[:, 0], real[:, 1], s=2, c="tab:gray", alpha=0.3, label="real")
-    axes.scatter(fake[:, 0], fake[:, 1], s=2, c="tab:blue", alpha=0.5, label="generated")
-    axes.scatter(modes[:, 0], modes[:, 1], s=40, marker="x", c="tab:red", label="modes")
+    _scatter_layers(axes, fake, modes, real, mode_radius)
+    if mode_radius is not None:
+        _zoom_on_a_mode(axes, fake, modes, real, mode_radius)
+    handles = [] if real is None else [
+        Line2D([], [], ls="", marker="o", color="0.35", label="real data")]
+    handles += [Line2D([], [], ls="", marker="o", mfc="none", mec="tab:red", ms=10,
+                       label="modes" + (" (3 std circle)" if mode_radius is not None else "")),
+                Line2D([], [], ls="", marker="o", color="tab:blue", label="generated")]
     if limits is None:
         margin = 0.25 * max(1.0, float(np.abs(modes).max()))
-        low, high = float(modes.min()) - margin, float(modes.max()) + margin
-        limits = (low, high)
+        limits = (float(modes.min()) - margin, float(modes.max()) + margin)
     axes.set_xlim(*limits)
     axes.set_ylim(*limits)
     axes.set_aspect("equal")
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, frameon=False)
+    axes.set_xlabel("x1")
+    axes.set_ylabel("x2")
+    axes.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3,
+                frameon=False)
     if title:
-        axes.set_title(title)
+        axes.set_title(title, fontsize=10)
     return _save_figure(figure, path)

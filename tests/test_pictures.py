@@ -23,20 +23,32 @@ def grid_size(rows: int, cols: int, tile: int, padding: int = 2) -> tuple[int, i
     return padding + cols * (tile + padding), padding + rows * (tile + padding)
 
 
-def test_digit_grid_is_upscaled_to_32_pixel_tiles(tmp_path):
+def test_digit_grid_is_upscaled_to_at_least_512_pixels(tmp_path):
     images = np.random.default_rng(0).uniform(size=(10, 1, 8, 8)).astype(np.float32)
     path = save_image_grid(images, tmp_path / "deep" / "folder" / "grid.png")
     with Image.open(path) as picture:
         assert picture.format == "PNG" and picture.mode == "L"
-        assert picture.size == grid_size(rows=3, cols=4, tile=32)  # ceil(sqrt(10)) = 4 per row
+        # ceil(sqrt(10)) = 4 per row; 4 tiles of 8 pixels reach 512 at scale 16
+        assert picture.size == grid_size(rows=3, cols=4, tile=128)
         pixels = np.asarray(picture)
-    # Image 5 sits in row 1, column 1; each source pixel is a 4x4 block.
-    top, left = 2 + 34, 2 + 34
-    tile = pixels[top:top + 32, left:left + 32]
+    # Image 5 sits in row 1, column 1; each source pixel is a 16x16 block.
+    top, left = 2 + 130, 2 + 130
+    tile = pixels[top:top + 128, left:left + 128]
     np.testing.assert_array_equal(tile, np.round(images[5, 0] * 255).astype(np.uint8)
-                                  .repeat(4, axis=0).repeat(4, axis=1))
+                                  .repeat(16, axis=0).repeat(16, axis=1))
     assert pixels[0, 0] == 128 and pixels[top - 1, left] == 128  # gray padding
     assert os.listdir(path.parent) == ["grid.png"]
+
+
+def test_an_8x8_grid_of_digits_is_512_pixels_wide_and_captioned(tmp_path):
+    images = np.zeros((64, 1, 8, 8))
+    plain = save_image_grid(images, tmp_path / "plain.png", nrow=8)
+    titled = save_image_grid(images, tmp_path / "titled.png", nrow=8, title="samples, epoch 3")
+    with Image.open(plain) as a, Image.open(titled) as b:
+        assert a.size == grid_size(rows=8, cols=8, tile=64) and a.width >= 512
+        assert b.width == a.width and b.height > a.height  # a caption strip on top
+        caption = np.asarray(b)[: b.height - a.height]
+    assert (caption < 128).any() and (caption == 255).any()  # dark text on white
 
 
 def test_rgb_grid_with_value_range_and_explicit_layout(tmp_path):
@@ -67,11 +79,16 @@ def test_reconstructions_alternate_rows(tmp_path):
     outputs = np.ones((10, 1, 8, 8))
     path = save_reconstructions(inputs, outputs, tmp_path / "recon.png", ncol=4)
     with Image.open(path) as picture:
-        assert picture.size == grid_size(rows=6, cols=4, tile=32)
+        assert picture.size == grid_size(rows=6, cols=4, tile=128)
         pixels = np.asarray(picture)
-    row_values = [pixels[2 + r * 34 + 16, 2 + 16] for r in range(6)]
+    row_values = [pixels[2 + r * 130 + 64, 2 + 64] for r in range(6)]
     assert row_values == [0, 255, 0, 255, 0, 255]
-    assert pixels[2 + 4 * 34 + 16, 2 + 2 * 34 + 16] == 128  # blank cell after image 9
+    assert pixels[2 + 4 * 130 + 64, 2 + 2 * 130 + 64] == 128  # blank cell after image 9
+    labelled = save_reconstructions(inputs, outputs, tmp_path / "labelled.png", ncol=4,
+                                    row_labels=("input", "recon."), title="epoch 1")
+    with Image.open(labelled) as picture:
+        assert picture.width > grid_size(6, 4, 128)[0]  # a label column on the left
+        assert picture.height > grid_size(6, 4, 128)[1]  # and a title strip on top
     with pytest.raises(ValueError, match="same shape"):
         save_reconstructions(inputs, outputs[:3], tmp_path / "bad.png")
 
@@ -80,9 +97,9 @@ def test_interpolation_strip(tmp_path):
     strips = np.linspace(0.0, 1.0, 7)[None, :, None, None, None] * np.ones((3, 7, 1, 8, 8))
     path = save_interpolation(strips, tmp_path / "interp.png")
     with Image.open(path) as picture:
-        assert picture.size == grid_size(rows=3, cols=7, tile=32)
+        assert picture.size == grid_size(rows=3, cols=7, tile=80)  # 7 * 80 >= 512
         pixels = np.asarray(picture)
-    middle = [pixels[2 + 16, 2 + c * 34 + 16] for c in range(7)]
+    middle = [pixels[2 + 40, 2 + c * 82 + 40] for c in range(7)]
     assert middle == sorted(middle) and middle[0] == 0 and middle[-1] == 255
     as_list = save_interpolation(list(strips), tmp_path / "interp_list.png")
     assert as_list.read_bytes() == path.read_bytes()

@@ -37,13 +37,16 @@ def add_arguments(parser) -> None:
                         help="batch size(s) for every case, e.g. 16,32,64 (default: each "
                              "case's own: 64 for conv, 128 for dense and the VAE)")
     parser.add_argument("--repeats", type=int, default=None,
-                        help="timed runs per implementation, the median is kept (default 7)")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed runs first (2)")
+                        help="timed runs per implementation, the median is kept (default: 7, 3 "
+                             "with --quick)")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="untimed runs first (default: 2, 1 with --quick)")
     parser.add_argument("--threads", type=int, default=2,
-                        help="threads for both libraries: torch and BLAS/OpenMP (default 2)")
+                        help="threads for both libraries: torch and BLAS/OpenMP")
     parser.add_argument("--pause", type=float, default=None,
                         help="idle seconds after every timed run, so that one library's "
-                             "spinning worker threads do not slow the other (default 0.25)")
+                             "spinning worker threads do not slow the other (default: 0.25, 0 with "
+                             "--quick)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: batch 4, 3 repeats, 1 warm-up, no pause (figures "
                              "meaningless)")

@@ -38,7 +38,11 @@ def run(args) -> int:
         except OSError as exc:
             print(f"npgen compare: cannot read {name} file {path!r}: {exc.strerror}")
             return 2
-    result = compare_files(args.reference, args.theirs, args.rtol, args.atol)
+    try:
+        result = compare_files(args.reference, args.theirs, args.rtol, args.atol)
+    except ValueError as exc:  # e.g. a malformed manifest.json beside the reference
+        raise ValueError(f"cannot compare {args.reference} with {args.theirs} (or read the "
+                         f"manifest.json beside the reference): {exc}") from exc
     print(result)
     return 0 if result.ok else 1
 

@@ -5,6 +5,7 @@
     npgen gradcheck                               # numpy, 5 configurations per op
     npgen gradcheck --backend cupy --examples 20  # the GPU path
     npgen gradcheck --ops conv2d,batchnorm        # a few rows ("batchnorm" = both modes)
+    npgen gradcheck --ops conv2d batchnorm[train] # the same syntax as export-reference
 
 Exit status 0 when every check passes, 1 when any fails (the failures are
 printed after the table with their configuration and the worst element), 2
@@ -18,7 +19,7 @@ import sys
 from typing import TYPE_CHECKING
 
 import npgen
-from npgen.commands import require
+from npgen.commands import op_names, require
 from npgen.gradcheck import DEFAULT_TOLERANCES
 
 if TYPE_CHECKING:
@@ -38,11 +39,14 @@ def _positive_int(text: str) -> int:
 
 def add_arguments(parser) -> None:
     parser.add_argument("--examples", "-k", type=_positive_int, default=5, metavar="K",
-                        help="configurations drawn per op (default 5)")
-    parser.add_argument("--ops", default=None, metavar="OP1,OP2",
-                        help="comma-separated op names (default: all; see --list)")
+                        help="configurations drawn per op (the first one is a random draw, "
+                             "the minimal one comes last)")
+    parser.add_argument("--ops", nargs="+", type=op_names, default=None, metavar="OP",
+                        help="op names, separated by commas or spaces; a base name such as "
+                             "batchnorm selects each of its [variants] (default: all; see "
+                             "--list)")
     parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the drawn configurations (default 0)")
+                        help="seed of the drawn configurations")
     parser.add_argument("--list", action="store_true", help="list the op names and exit")
 
 
@@ -69,7 +73,7 @@ def run(args) -> int:
     if args.list:
         print("\n".join(gradcheck_suite.OPS))
         return 0
-    names = [n.strip() for n in args.ops.split(",") if n.strip()] if args.ops else None
+    names = [name for group in args.ops for name in group] if args.ops else None
     try:
         gradcheck_suite.select_ops(names)
     except ValueError as exc:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import npgen
+from npgen.backend import _make_backend
 
 HELP = "show the version and the usable backends"
+SELECTS_BACKEND = False  # it reports an unusable $NPGEN_BACKEND instead of stopping on it
 
 
 def add_arguments(parser) -> None:
@@ -20,10 +23,19 @@ def run(args) -> int:
             status = "not installed"
         else:
             try:
-                with npgen.use_backend(name):
-                    status = "available"
+                _make_backend(name)  # not installed as the global one: $NPGEN_BACKEND may be bad
+                status = "available"
             except (ImportError, RuntimeError) as exc:
                 status = f"unusable: {exc}"
         print(f"  {name:17s} {status}")
-    print(f"current: {npgen.get_backend()}")
+    from npgen.cli import select_backend
+
+    try:
+        current = select_backend(args.backend, args.device)
+    except Exception as exc:
+        chosen = args.backend or os.environ.get("NPGEN_BACKEND", "numpy")
+        print(f"current: none; {chosen!r} (device {args.device or 'default'}) is unusable: "
+              f"{' '.join(str(exc).split())}")
+        return 1
+    print(f"current: {current}")
     return 0

@@ -24,7 +24,8 @@ from npgen.training.config import (
 )
 from npgen.training.gan_loop import gan_epoch_row, gan_pictures, train_gan_epoch
 from npgen.training.monitor import History, NonFiniteLossError, check_finite, write_json
-from npgen.training.run import CHECKPOINT_NAME, Run, save_run, start_run
+from npgen.training.run import CHECKPOINT_NAME, OUTPUT_FILES, Run, save_run, start_run
+from npgen.training.threads import limit_threads
 from npgen.training.vae_loop import (
     train_vae_epoch,
     vae_epoch_row,
@@ -35,12 +36,14 @@ from npgen.training.vae_loop import (
 __all__ = [
     "CHECKPOINT_NAME",
     "History",
+    "OUTPUT_FILES",
     "NonFiniteLossError",
     "Run",
     "TrainConfig",
     "build_model",
     "build_optimizers",
     "check_finite",
+    "limit_threads",
     "load_data",
     "save_run",
     "start_run",
@@ -53,18 +56,26 @@ def _fmt(row: dict) -> str:
                      for k, v in row.items())
 
 
-def train(config: TrainConfig, out, *, resume: bool = False, progress: bool = True,
-          make_pictures: bool = True, log=print) -> dict:
+def train(config: TrainConfig, out, *, resume: bool = False, overwrite: bool = False,
+          given=None, progress: bool = True, make_pictures: bool = True, log=print) -> dict:
     """Run (or resume) ``config`` into the folder ``out``; returns the final metrics.
+
+    A new run refuses a non-empty ``out`` unless ``overwrite`` (which deletes
+    the earlier run's files first); ``resume`` refuses a config that differs
+    from the checkpoint's in the fields named by ``given`` (None: all but
+    ``epochs``). See :func:`npgen.training.run.start_run`.
 
     Raises
     ------
+    ValueError
+        ``out`` cannot be used, the resume would change the run, or an option
+        does not fit the data (e.g. the conv VAE on 2-D points).
     NonFiniteLossError
         A loss term became NaN or infinite; ``out/checkpoint.npz`` still holds
         the last good epoch.
     """
     started = time.perf_counter()
-    run = start_run(config, Path(out), resume=resume)
+    run = start_run(config, Path(out), resume=resume, overwrite=overwrite, given=given)
     vae = run.config.model == "vae"
     train_epoch, epoch_row = (train_vae_epoch, vae_epoch_row) if vae else \
         (train_gan_epoch, gan_epoch_row)

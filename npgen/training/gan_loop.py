@@ -114,20 +114,29 @@ def gan_epoch_row(run: Run, train_terms: dict) -> dict:
 
 
 def gan_pictures(run: Run) -> list:
-    """A sample grid (images) or a scatter over the modes (2-D), and the loss curves."""
-    out, paths = run.out, []
+    """A captioned sample grid (images) or scatter over the modes (2-D), and the loss curves."""
+    out, paths, epoch = run.out, [], run.epoch
     if run.data.kind == "image":
+        title = f"DCGAN samples (z from N(0, I)), epoch {epoch}"
         paths.append(pictures.save_image_grid(_samples(run, 64, -2), out / "samples.png",
-                                              nrow=8))
+                                              nrow=8, title=title))
     else:
+        data = run.data
         samples = _samples(run, run.config.eval_samples, -2)
-        paths.append(pictures.save_scatter_2d(samples, run.data.modes, out / "samples.png",
-                                              real_samples=run.data.test[:1000],
-                                              title=f"{run.data.name}: generated vs real"))
+        stats = mode_coverage(samples, data.modes, data.mode_std)
+        title = (f"{data.name}, epoch {epoch}: {stats.modes_covered} of {data.modes.shape[0]} "
+                 f"modes covered\n{stats.high_quality_fraction:.0%} of {samples.shape[0]} "
+                 "samples high quality (within 3 std of a mode)")
+        paths.append(pictures.save_scatter_2d(samples, data.modes, out / "samples.png",
+                                              real_samples=data.test[:1000], title=title,
+                                              mode_radius=3 * data.mode_std))
     steps = run.history.steps
     paths.append(pictures.save_loss_curves({k: steps[k] for k in ("D loss", "G loss")},
-                                           out / "loss_curves.png", title="GAN losses"))
+                                           out / "loss_curves.png", ylabel="BCE loss",
+                                           title=f"GAN losses per step ({epoch} epochs)"))
     paths.append(pictures.save_loss_curves({k: steps[k] for k in ("D(x)", "D(G(z))")},
                                            out / "discriminator_outputs.png",
-                                           title="mean D outputs"))
+                                           ylabel="mean D output (probability real)",
+                                           title=f"discriminator outputs per step ({epoch} "
+                                                 "epochs)"))
     return paths

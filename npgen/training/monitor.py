@@ -86,10 +86,36 @@ class _Silent:
         pass
 
 
+def json_safe(document, where: str = "", reasons: dict | None = None):
+    """``document`` with every NaN or infinite float replaced by None (valid JSON).
+
+    Each replacement is recorded in ``reasons`` as ``{"metrics.key": "was nan ..."}``.
+    """
+    if isinstance(document, Mapping):
+        return {key: json_safe(value, f"{where}.{key}".lstrip("."), reasons)
+                for key, value in document.items()}
+    if isinstance(document, (list, tuple)):
+        return [json_safe(value, f"{where}[{i}]", reasons) for i, value in enumerate(document)]
+    if isinstance(document, float) and not math.isfinite(document):
+        if reasons is not None:
+            reasons[where] = (f"was {document} (not a finite number: the metric is undefined "
+                              "for these samples, e.g. a singular covariance)")
+        return None
+    return document
+
+
 def write_json(path: str | Path, document) -> Path:
-    """Write ``document`` as indented JSON, atomically."""
+    """Write ``document`` as indented JSON, atomically; never NaN (invalid JSON).
+
+    A non-finite float becomes ``null``; in a dict document the reason is listed
+    under ``"null_reasons"``.
+    """
+    reasons: dict[str, str] = {}
+    safe = json_safe(document, reasons=reasons)
+    if reasons and isinstance(safe, dict):
+        safe["null_reasons"] = reasons
     with atomic_write(path) as handle:
-        handle.write((json.dumps(document, indent=2) + "\n").encode())
+        handle.write((json.dumps(safe, indent=2, allow_nan=False) + "\n").encode())
     return Path(path)
 
 

@@ -84,18 +84,24 @@ def vae_pictures(run: Run) -> list:
     if run.data.kind == "image":
         model.eval()
         rng = eval_rng(config, -2)
+        epoch = run.epoch
         paths.append(pictures.save_image_grid(model.sample(64, rng), out / "samples.png",
-                                              nrow=8))
+                                              nrow=8, title=f"VAE samples (z from the prior), "
+                                                            f"epoch {epoch}"))
         x = asarray(run.data.test[:32], dtype=config.dtype)  # (32, C, H, W)
-        paths.append(pictures.save_reconstructions(x, model.reconstruct(x),
-                                                   out / "reconstructions.png", ncol=8))
-        paths.append(pictures.save_interpolation(_interpolation(run, x), out /
-                                                 "interpolation.png"))
+        paths.append(pictures.save_reconstructions(
+            x, model.reconstruct(x), out / "reconstructions.png", ncol=8,
+            row_labels=("input", "recon."),
+            title=f"test images and their reconstructions (mean of p(x|z)), epoch {epoch}"))
+        paths.append(pictures.save_interpolation(
+            _interpolation(run, x), out / "interpolation.png",
+            title=f"decoded straight lines between two test images' codes, epoch {epoch}"))
         model.train()
     curves = {k: v for k, v in run.history.steps.items() if k != "negative ELBO"}
     paths.append(pictures.save_loss_curves(
         {"negative ELBO": run.history.steps["negative ELBO"], **curves},
-        out / "loss_curves.png", title="VAE training (nats per example)"))
+        out / "loss_curves.png", ylabel="nats per example",
+        title=f"VAE training loss per step ({run.epoch} epochs)"))
     return paths
 
 
