@@ -4,6 +4,7 @@
     npgen train vae --data mnist:~/data/mnist --arch conv --epochs 5 --out runs/mnist
     npgen train gan --data digits --epochs 60 --out runs/dcgan        # DCGAN on images
     npgen train gan --data ring --epochs 40 --out runs/ring            # toy MLP GAN
+    npgen train gan --loss wgan-gp --epochs 400 --out runs/wgan-gp     # WGAN-GP on digits
     npgen train vae --out runs/vae --epochs 200 --resume               # continue a run
 """
 
@@ -55,6 +56,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue the run saved in --out (its config, these --epochs)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--loss", choices=("minimax", "wgan-gp", "r1"), default="minimax",
+                        help="gan: the minimax GAN (default), a Wasserstein GAN with gradient "
+                             "penalty, or the minimax GAN with an R1 penalty (both: critic "
+                             "without batch norm, Adam lr 1e-4, betas (0, 0.9))")
+    parser.add_argument("--critic-steps", type=int, default=None,
+                        help="gan: critic steps per generator step (default 5 for wgan-gp, "
+                             "else 1)")
+    parser.add_argument("--penalty-weight", type=float, default=10.0,
+                        help="gan: lambda of wgan-gp, gamma of r1 (default 10)")
 
 
 def config_from_args(args) -> TrainConfig:
@@ -65,12 +75,19 @@ def config_from_args(args) -> TrainConfig:
         defaults.update(_RING_DEFAULTS)
     arch = args.arch or ("conv" if args.model == "gan" and data not in ("ring", "grid")
                          else "mlp")
+    penalized = getattr(args, "loss", "minimax") != "minimax"
+    if penalized and args.model != "gan":
+        raise ValueError(f"--loss {args.loss} applies to gan only")
+    if penalized:
+        defaults["lr"] = 1e-4  # the WGAN-GP paper's
     chosen = {name: getattr(args, name) for name in defaults
               if getattr(args, name) is not None}
+    gan_loss = dict(loss=args.loss, critic_steps=args.critic_steps,
+                    penalty_weight=args.penalty_weight) if penalized else {}
     return TrainConfig(model=args.model, data=data, arch=arch, epochs=args.epochs,
                        beta=args.beta, likelihood=args.likelihood, seed=args.seed,
                        dtype=args.dtype, iw_samples=args.iw_samples,
-                       **{**defaults, **chosen})
+                       **{**defaults, **chosen}, **gan_loss)
 
 
 def run(args) -> int:
