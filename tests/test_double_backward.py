@@ -306,3 +306,52 @@ def _torch_penalty(critic, x_hat):
     # a parameter the penalty does not reach (the last bias) has grad None: zero
     return float(penalty), {k: np.zeros(tuple(p.shape)) if p.grad is None else p.grad.numpy()
                             for k, p in layers.named_parameters()}
+
+
+# ----------------------------------------------------------------------------
+# npgen.verify.verify_double_backward: other people's second order
+# ----------------------------------------------------------------------------
+
+
+def _their_dense_double_backward(ddx, dy, x, w, b):
+    """A hand-written NumPy dense second order, as someone's gradient-penalty code has it."""
+    return ddx @ w.T, None, dy.T @ ddx, None
+
+
+def test_verify_double_backward_passes_correct_code_and_catches_a_bug():
+    from npgen.verify import VerifyError, verify_double_backward
+
+    report = verify_double_backward("dense", _their_dense_double_backward, max_examples=10)
+    assert report.ok and report.examples == 10
+
+    def first_order_weight(ddx, dy, x, w, b):  # dW = dy^T x: the FIRST-order weight gradient
+        return ddx @ w.T, None, dy.T @ x, None
+
+    with pytest.raises(VerifyError, match=r"dweight .*FAILED"):
+        verify_double_backward("dense", first_order_weight, max_examples=10)
+
+    def sigmoid_without_curvature(ddx, dy, x):  # forgets that sigma' depends on x
+        s = 1.0 / (1.0 + np.exp(-x))
+        return ddx * s * (1 - s), None
+
+    with pytest.raises(VerifyError, match="d_x"):
+        verify_double_backward("sigmoid", sigmoid_without_curvature, max_examples=10)
+    with pytest.raises(ValueError, match=r"verify_double_backward: unknown op 'batchnorm'"):
+        verify_double_backward("batchnorm", _their_dense_double_backward)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+def test_verify_double_backward_accepts_torch_create_graph():
+    import torch
+    import torch.nn.functional as F
+
+    from npgen.verify import verify_double_backward
+
+    def conv_double_backward(ddx, dy, x, w, b, stride, padding, dilation):
+        x, w, dy = (t.requires_grad_() for t in (x, w, dy))
+        (dx,) = torch.autograd.grad(F.conv2d(x, w, b, stride, padding, dilation), x, dy,
+                                    create_graph=True)
+        return torch.autograd.grad((dx * ddx).sum(), (dy, x, w), allow_unused=True) + (None,)
+
+    assert verify_double_backward("conv2d", conv_double_backward, array_library="torch",
+                                  max_examples=10).ok

@@ -15,6 +15,7 @@ the GAN discriminator and generator losses, one Adam step. See docs/verify.md.
 """
 
 from npgen.verify._convert import as_numpy
+from npgen.verify._second_order import verify_double_backward
 from npgen.verify.api import (
     verify_activation,
     verify_adam_step,
@@ -45,6 +46,7 @@ __all__ = [
     "verify_conv2d",
     "verify_conv_transpose2d",
     "verify_dense",
+    "verify_double_backward",
     "verify_gan_discriminator_loss",
     "verify_gan_generator_loss",
     "verify_gaussian_kl",
