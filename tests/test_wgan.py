@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,3 +145,13 @@ def test_penalized_losses_reject_bad_settings(tmp_path, capsys):
         TrainConfig(model="gan", loss="wgan-gp", critic_steps=0)
     assert main(["train", "vae", "--loss", "r1", "--out", str(tmp_path), "--epochs", "1"]) == 2
     assert "--loss r1 applies to gan only" in capsys.readouterr().err
+
+
+def test_wgan_gp_example_runs(tmp_path):
+    script = Path(__file__).resolve().parent.parent / "examples" / "wgan_gp_digits.py"
+    done = subprocess.run([sys.executable, str(script), "--epochs", "1", "--out",
+                           str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "epoch   1  critic L_W" in done.stdout and "penalty" in done.stdout
+    assert (tmp_path / "out" / "samples.png").read_bytes()[:4] == b"\x89PNG"
