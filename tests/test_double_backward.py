@@ -355,3 +355,13 @@ def test_verify_double_backward_accepts_torch_create_graph():
 
     assert verify_double_backward("conv2d", conv_double_backward, array_library="torch",
                                   max_examples=10).ok
+
+
+def test_a_new_forward_forgets_the_old_upstream_gradient(backend):
+    layer = nn.Tanh()
+    x = npgen.asarray(np.ones((2, 2)))
+    layer(x)
+    layer.backward(x)
+    layer(x)  # a new forward, no backward yet: double_backward would mix two passes
+    with pytest.raises(RuntimeError, match=r"Tanh.double_backward called before backward"):
+        layer.double_backward(x)

@@ -39,6 +39,7 @@ class Module:
 
     # Computation -------------------------------------------------------------
     def __call__(self, x):
+        self._dy = None  # a new forward: the last backward's dy no longer belongs to it
         return self.forward(x)
 
     def forward(self, x):
