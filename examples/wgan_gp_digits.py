@@ -1,6 +1,6 @@
 """A Wasserstein GAN with gradient penalty on the 8x8 digits, the double backward written out.
 
-    python examples/wgan_gp_digits.py                 # 500 epochs, ~3.5 CPU-minutes
+    python examples/wgan_gp_digits.py                 # 500 epochs, ~2.7 CPU-minutes
     python examples/wgan_gp_digits.py --backend torch
 
 Gulrajani et al. 2017, algorithm 1: 5 critic steps per generator step, lambda = 10,
