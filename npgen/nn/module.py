@@ -11,8 +11,8 @@ A module owns three dicts of live arrays and nothing else that matters:
 ``forward(x)`` stores the functional cache, ``backward(dy)`` consumes it and
 returns ``dx``, and remembers ``dy``; ``double_backward(ddx)`` then differentiates
 that backward (the second order of gradient penalties, see
-docs/objectives/gradient_penalty.md). Containers (``Sequential``, the models) hold child modules and
-expose their arrays under dotted PyTorch-style keys (``0.weight``,
+docs/objectives/gradient_penalty.md). Containers (``Sequential``, the models) hold
+child modules and expose their arrays under dotted PyTorch-style keys (``0.weight``,
 ``3.running_mean``), so state dicts move between npgen and ``torch.nn``.
 """
 
