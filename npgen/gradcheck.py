@@ -31,6 +31,7 @@ __all__ = [
     "GradcheckError",
     "GradcheckReport",
     "InputCheck",
+    "check_double_backward",
     "check_module",
     "check_vjp",
     "numerical_gradient",
@@ -450,3 +451,70 @@ def _check_accumulation(module, x, r, analytic) -> list[InputCheck]:
         check = _compare(f"{key} (accumulated twice)", g, twice, 1e-12, 1e-12)
         checks.append(check)
     return checks
+
+
+def check_double_backward(
+    module,
+    x,
+    *,
+    dy=None,
+    eps: float = DEFAULT_EPS,
+    rtol: float | None = None,
+    atol: float | None = None,
+    seed: int = 0,
+    raise_exception: bool = True,
+) -> GradcheckReport:
+    """Check a module's ``double_backward`` against central differences of its own backward.
+
+    The checked function is the backward itself, ``F(x, dy, theta) = m.backward(dy)`` right
+    after ``m(x)``; its VJP for a cotangent ``ddx`` is what the second order gives:
+    ``(d_dy, d_x) = m.double_backward(ddx)`` and the d<ddx, dx>/dtheta it ADDS into
+    ``gradients()``. :func:`check_vjp` compares all of them with float64 central
+    differences of <F, r>. ``zero_grad()`` runs between the backward and the double
+    backward, so a module whose zero_grad loses what double_backward reads fails too.
+
+    Parameters
+    ----------
+    module : Module
+        With float64 parameters (``dtype="float64"``). Batch norm has no second order.
+    x : array
+        The input (kept away from ReLU/LeakyReLU kinks, where F jumps).
+    dy : array, optional
+        The upstream gradient of the checked backward; default a seeded N(0, I) draw of
+        y's shape. (A critic's gradient penalty uses ones.)
+    eps, rtol, atol, seed, raise_exception
+        As in :func:`check_vjp`. Parameters are restored afterwards.
+    """
+    label = type(module).__name__
+    params = module.parameters()
+    for key, p in params.items():
+        if dtype_name(p.dtype) != "float64":
+            raise TypeError(f"check_double_backward: {label} parameter {key!r} is "
+                            f"{dtype_name(p.dtype)}; build the module with dtype='float64'")
+    saved, keys = module.state_dict(), list(params)
+    x = _float64_copy(x)
+    y = module(x)
+    xp = array_api_compat.array_namespace(y)
+    dy = _projection(y, seed + 1) if dy is None else _float64_copy(dy)
+
+    def backward(x, dy, *theta):  # F: the module's input gradient, a function of all three
+        for key, value in zip(keys, theta):
+            params[key][...] = value
+        module(x)
+        return module.backward(dy)
+
+    def second_order(ddx, x, dy, *theta):  # its VJP, by the module's double_backward
+        backward(x, dy, *theta)
+        module.zero_grad()
+        d_dy, d_x = module.double_backward(ddx)
+        grads = module.gradients()
+        return (d_x, d_dy, *(xp.asarray(grads[key], copy=True) for key in keys))
+
+    theta = [xp.asarray(p, copy=True) for p in params.values()]
+    try:
+        report = check_vjp(backward, second_order, (x, dy, *theta),
+                           names=("input", "dy", *keys), eps=eps, rtol=rtol, atol=atol,
+                           seed=seed, raise_exception=False)
+    finally:
+        module.load_state_dict(saved)
+    return _finish(report, raise_exception)

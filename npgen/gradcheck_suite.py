@@ -109,6 +109,21 @@ def _loss(function, slots):
     return f, vjp
 
 
+def _second_order(forward, backward, double_backward):
+    """(F, vjp) for the backward itself, F(dy, *inputs) = dx = backward(dy, forward(*inputs)),
+    whose VJP is the op's ``double_backward(ddx, dy, cache)`` (gradient penalties)."""
+
+    def f(config, dy, *inputs):
+        dx = backward(dy, forward(*inputs, **config)[1])
+        return dx[0] if isinstance(dx, tuple) else dx  # layers return (dx, dweight, dbias)
+
+    def vjp(config, ddx, dy, *inputs):
+        grads = double_backward(ddx, dy, forward(*inputs, **config)[1])
+        return tuple(grads[:1 + len(inputs)])  # d_dy, d_x, then one per parameter given
+
+    return f, vjp
+
+
 def _batchnorm(training):
     def f(config, x, weight, bias, *running):
         return F.batchnorm_forward(x, weight, bias, *(running or (None, None)), training)[0]
@@ -159,6 +174,22 @@ def _arrays(draw, names, ranges=(), shape=SMALL, same_shape=True, **config_choic
     common = draw(shape)
     arrays = [draw(nst.float_arrays(common if same_shape else draw(shape), **r)) for r in ranges]
     return _case(names, *arrays, **{k: draw(v) for k, v in config_choices.items()})
+
+
+@st.composite
+def _with_upstream(draw, cases, forward):
+    """A case of ``cases`` with an upstream gradient dy (the forward's output shape) in front."""
+    case = draw(cases)
+    y, _ = forward(*case.inputs, **case.config)
+    dy = draw(nst.float_arrays(tuple(y.shape)))
+    return Case((dy, *case.inputs), ("dy", *case.names), case.config)
+
+
+def _second_order_op(name, cases, forward, backward, double_backward) -> FunctionOp:
+    """The row ``name_double_backward``: the op's backward, checked against its VJP, the
+    double backward (a row of its own, so ``--ops name`` still selects the first order only)."""
+    return FunctionOp(f"{name}_double_backward", lambda: _with_upstream(cases(), forward),
+                      *_second_order(forward, backward, double_backward))
 
 
 @st.composite
@@ -361,6 +392,30 @@ _ENTRIES = [
                *_loss(losses.wasserstein_critic_loss, (1, 2))),
     FunctionOp("wasserstein_generator_loss", lambda: _arrays(("fake_scores",)),
                *_loss(losses.wasserstein_generator_loss, (1,))),
+    _second_order_op("dense", _dense, F.dense_forward, F.dense_backward,
+                     F.dense_double_backward),
+    _second_order_op("conv2d", _conv2d, F.conv2d_forward, F.conv2d_backward,
+                     F.conv2d_double_backward),
+    _second_order_op("conv_transpose2d", _conv_transpose2d, F.conv_transpose2d_forward,
+                     F.conv_transpose2d_backward, F.conv_transpose2d_double_backward),
+    _second_order_op("relu", lambda: _arrays(("x",), (KINK,)), F.relu_forward,
+                     F.relu_backward, F.relu_double_backward),
+    _second_order_op("leaky_relu", lambda: _arrays(("x",), (KINK,), negative_slope=_SLOPES),
+                     F.leaky_relu_forward, F.leaky_relu_backward, F.leaky_relu_double_backward),
+    _second_order_op("sigmoid", lambda: _arrays(("x",)), F.sigmoid_forward, F.sigmoid_backward,
+                     F.sigmoid_double_backward),
+    _second_order_op("tanh", lambda: _arrays(("x",)), F.tanh_forward, F.tanh_backward,
+                     F.tanh_double_backward),
+    _second_order_op("flatten", _flatten, F.flatten_forward, F.flatten_backward,
+                     F.flatten_double_backward),
+    _second_order_op("unflatten", _unflatten, F.unflatten_forward, F.unflatten_backward,
+                     F.unflatten_double_backward),
+    FunctionOp("gradient_penalty",  # entries off 0: every row's norm stays off the cone's tip
+               lambda: _arrays(("grads",), (KINK,), target=st.sampled_from([1.0, 0.5]),
+                               weight=st.sampled_from([10.0, 1.0])),
+               *_loss(losses.gradient_penalty, (1,))),
+    FunctionOp("r1_penalty", lambda: _arrays(("grads",), gamma=st.sampled_from([10.0, 0.5])),
+               *_loss(losses.r1_penalty, (1,))),
     ModuleOp("nn.Dense", _dense_module, _build_dense),
     ModuleOp("nn.Conv2d", lambda: _conv_module(nst.conv2d_geometries(max_batch=2, max_size=5)),
              _build_conv(nn.Conv2d)),

@@ -12,7 +12,7 @@ from npgen.commands import op_names, require
 HELP = "write golden reference files (.npz per op and case, plus manifest.json)"
 
 # Golden-file op -> its name in the shared op names of ``npgen gradcheck --list``.
-_SHARED_NAMES = {"batchnorm_train": "batchnorm[train]"}
+_SHARED_NAMES = {"batchnorm_train": "batchnorm[train]", "batchnorm_eval": "batchnorm[eval]"}
 
 
 def add_arguments(parser) -> None:

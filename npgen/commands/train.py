@@ -5,6 +5,7 @@
     npgen train vae --data ring --epochs 50 --out runs/vae-ring    # Gaussian likelihood
     npgen train gan --data digits --epochs 60 --out runs/dcgan        # DCGAN on images
     npgen train gan --data ring --epochs 40 --out runs/ring            # toy MLP GAN
+    npgen train gan --loss wgan-gp --epochs 400 --out runs/wgan-gp     # WGAN-GP on digits
     npgen train vae --out runs/vae --epochs 200 --resume               # continue a run
 
 A folder that already holds files is refused unless ``--resume`` (continue the
@@ -98,6 +99,14 @@ def _gan_options(parser) -> None:
     _option(parser, "--hidden", type=int, default=256, help="MLP GAN: width")
     _option(parser, "--depth", type=int, default=2, help="MLP GAN: hidden layers")
     _option(parser, "--channels", type=int, default=16, help="DCGAN: width")
+    _option(parser, "--loss", choices=("minimax", "wgan-gp", "r1"), default="minimax",
+            help="the minimax GAN, a Wasserstein GAN with gradient penalty, or the minimax GAN "
+                 "with an R1 penalty (both penalized: critic without batch norm, Adam lr 1e-4 "
+                 "unless --lr is given, betas (0, 0.9))")
+    _option(parser, "--critic-steps", type=int, default=None,
+            help="critic steps per generator step (default: 5 for wgan-gp, else 1)")
+    _option(parser, "--penalty-weight", type=float, default=10.0,
+            help="lambda of wgan-gp, gamma of r1")
 
 
 def add_arguments(parser) -> None:
@@ -131,6 +140,10 @@ def config_from_args(args):
         chosen = {key: defaults[key] if value is None and key in defaults else value
                   for key, value in chosen.items()}
         chosen.update(arch=args.arch or ("mlp" if points else "conv"), depth=args.depth)
+        if args.loss != "minimax":  # the WGAN-GP paper's learning rate unless one is given
+            lr_given = "lr" in (getattr(args, "given_options", None) or ())
+            chosen.update(loss=args.loss, critic_steps=args.critic_steps,
+                          penalty_weight=args.penalty_weight, lr=args.lr if lr_given else 1e-4)
     return TrainConfig(**chosen)
 
 

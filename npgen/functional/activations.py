@@ -28,12 +28,16 @@ __all__ = [
     "SigmoidCache",
     "TanhCache",
     "leaky_relu_backward",
+    "leaky_relu_double_backward",
     "leaky_relu_forward",
     "relu_backward",
+    "relu_double_backward",
     "relu_forward",
     "sigmoid_backward",
+    "sigmoid_double_backward",
     "sigmoid_forward",
     "tanh_backward",
+    "tanh_double_backward",
     "tanh_forward",
 ]
 
@@ -45,6 +49,16 @@ def _check_dy(where: str, dy, reference):
     check_same_shape(where, dy, reference, "dy", "the forward output")
     if xp.isdtype(reference.dtype, "real floating"):
         check_like(where, dy, reference, "dy", "forward output")
+
+
+def _check_second_order(where: str, ddx, dy, reference):
+    """ddx and dy: float arrays of the forward's shape (and dtype); returns xp."""
+    _check_dy(where, dy, reference)
+    xp = namespace(where, ddx, dy)
+    check_float(where, ddx, "ddx")
+    check_same_shape(where, ddx, reference, "ddx", "the forward input")
+    check_like(where, ddx, dy, "ddx", "dy")
+    return xp
 
 
 # ----------------------------------------------------------------------------
@@ -70,6 +84,15 @@ def relu_backward(dy, cache: ReLUCache):
     return xp.where(cache.positive, dy, xp.zeros_like(dy))
 
 
+def relu_double_backward(ddx, dy, cache: ReLUCache):
+    """VJP of dx = dy [x > 0] for <ddx, dx>:  d_dy = ddx [x > 0],  d_x = 0 (away from the kink).
+
+    Returns ``(d_dy, d_x)``, both of x's shape.
+    """
+    xp = _check_second_order("relu_double_backward", ddx, dy, cache.positive)
+    return xp.where(cache.positive, ddx, xp.zeros_like(ddx)), xp.zeros_like(ddx)
+
+
 class LeakyReLUCache(NamedTuple):
     positive: object  # bool array, x's shape: x > 0
     negative_slope: float
@@ -88,6 +111,17 @@ def leaky_relu_backward(dy, cache: LeakyReLUCache):
     _check_dy("leaky_relu_backward", dy, cache.positive)
     xp = namespace("leaky_relu_backward", dy)
     return xp.where(cache.positive, dy, cache.negative_slope * dy)
+
+
+def leaky_relu_double_backward(ddx, dy, cache: LeakyReLUCache):
+    """VJP of dx = dy ([x > 0] + a [x <= 0]) for <ddx, dx>:  d_dy = that slope * ddx,  d_x = 0.
+
+    Piecewise linear: the slope is constant on each side of 0, so x gets no
+    cotangent away from the kink. Returns ``(d_dy, d_x)``, both of x's shape.
+    """
+    xp = _check_second_order("leaky_relu_double_backward", ddx, dy, cache.positive)
+    d_dy = xp.where(cache.positive, ddx, cache.negative_slope * ddx)
+    return d_dy, xp.zeros_like(ddx)
 
 
 # ----------------------------------------------------------------------------
@@ -125,6 +159,19 @@ def sigmoid_backward(dy, cache: SigmoidCache):
     return dy * cache.y * cache.y_complement
 
 
+def sigmoid_double_backward(ddx, dy, cache: SigmoidCache):
+    """VJP of dx = dy y (1 - y) for <ddx, dx>:  d_dy = ddx y (1 - y),  d_x = ddx dy y (1-y)(1-2y).
+
+    The backward reads x through y = sigma(x), so x receives a cotangent:
+    d/dx [y (1 - y)] = y (1 - y) (1 - 2y), with 1 - 2y = (1 - y) - y computed from the
+    cached pair. Returns ``(d_dy, d_x)``, both of x's shape.
+    """
+    _check_second_order("sigmoid_double_backward", ddx, dy, cache.y)
+    slope = cache.y * cache.y_complement  # sigma'(x) = y (1 - y)
+    curvature = slope * (cache.y_complement - cache.y)  # sigma''(x) = y (1 - y)(1 - 2y)
+    return ddx * slope, ddx * dy * curvature
+
+
 class TanhCache(NamedTuple):
     y: object  # tanh(x)
     gap: object  # 1 - |tanh(x)| = 2 e / (1 + e), e = exp(-2|x|), without cancellation
@@ -148,3 +195,14 @@ def tanh_backward(dy, cache: TanhCache):
     """dx = dy * (1 - y^2) = dy * g (2 - g)   with y = tanh(x), g = 1 - |y| from the cache."""
     _check_dy("tanh_backward", dy, cache.y)
     return dy * cache.gap * (2.0 - cache.gap)
+
+
+def tanh_double_backward(ddx, dy, cache: TanhCache):
+    """VJP of dx = dy (1 - y^2) for <ddx, dx>:  d_dy = ddx (1 - y^2),  d_x = -2 ddx dy y (1 - y^2).
+
+    The backward reads x through y = tanh(x): d/dx (1 - y^2) = -2 y (1 - y^2).
+    Returns ``(d_dy, d_x)``, both of x's shape.
+    """
+    _check_second_order("tanh_double_backward", ddx, dy, cache.y)
+    slope = cache.gap * (2.0 - cache.gap)  # tanh'(x) = 1 - y^2
+    return ddx * slope, -2.0 * ddx * dy * cache.y * slope

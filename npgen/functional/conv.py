@@ -44,6 +44,7 @@ from typing import Any, NamedTuple
 
 import array_api_compat
 
+from npgen._validation import check_like
 from npgen.functional._conv_checks import (
     check_operands,
     check_upstream,
@@ -57,8 +58,10 @@ __all__ = [
     "Conv2dCache",
     "ConvTranspose2dCache",
     "conv2d_backward",
+    "conv2d_double_backward",
     "conv2d_forward",
     "conv_transpose2d_backward",
+    "conv_transpose2d_double_backward",
     "conv_transpose2d_forward",
 ]
 
@@ -148,6 +151,40 @@ def conv2d_backward(dy, cache: Conv2dCache):
     return dx, dweight, dbias
 
 
+def conv2d_double_backward(ddx, dy, cache: Conv2dCache):
+    """VJP of dx = conv_transpose2d(dy, W) for <ddx, dx>: d_dy = conv2d(ddx, W), dW = dY cols(ddx)^T
+
+    The second order is the first order once more: conv2d's input gradient is a transposed
+    convolution, linear in dy and in W and blind to x, so its adjoint in dy is a conv2d
+    FORWARD of ddx (same weight, stride, padding, dilation; no bias), and its weight
+    gradient is conv2d's weight-gradient product with ddx in the place of x.
+
+    Parameters
+    ----------
+    ddx : array (N, C_in, H, W)
+        Cotangent of the backward's ``dx``.
+    dy : array (N, C_out, H_out, W_out)
+        The upstream gradient the backward received.
+    cache : Conv2dCache from :func:`conv2d_forward`
+
+    Returns
+    -------
+    d_dy : array (N, C_out, H_out, W_out)
+    d_x : array (N, C_in, H, W), zeros (dx does not read x)
+    dweight : array (C_out, C_in, kh, kw)
+    dbias : array (C_out,) of zeros, or None when the forward had no bias
+    """
+    xp = _check_second_order("conv2d_double_backward", ddx, dy, cache)
+    out_size = tuple(dy.shape[2:])
+    # <ddx, conv_transpose2d(dy, W)> = <conv2d(ddx, W), dy>: the duality, read backwards.
+    d_dy, ddx_cols = _conv2d(ddx, cache.weight, None, cache.stride, cache.padding,
+                             cache.dilation, out_size)  # (N, C_out, H_out, W_out), (C_in*kh*kw, M)
+    dweight = _weight_gradient(_pixel_columns(dy), ddx_cols,
+                               cache.weight.shape)  # (C_out, C_in, kh, kw)
+    dbias = xp.zeros_like(dweight[:, 0, 0, 0]) if cache.has_bias else None  # (C_out,)
+    return d_dy, xp.zeros_like(ddx), dweight, dbias
+
+
 # ----------------------------------------------------------------------------
 # conv_transpose2d
 # ----------------------------------------------------------------------------
@@ -220,6 +257,40 @@ def conv_transpose2d_backward(dy, cache: ConvTranspose2dCache):
     dweight = _weight_gradient(cache.x_cols, dy_cols, cache.weight.shape)  # (C_in, C_out, kh, kw)
     dbias = xp.sum(dy, axis=(0, 2, 3)) if cache.has_bias else None  # (C_out,)
     return dx, dweight, dbias
+
+
+def conv_transpose2d_double_backward(ddx, dy, cache: ConvTranspose2dCache):
+    """VJP of dx = conv2d(dy, W) for <ddx, dx>: d_dy = conv_transpose2d(ddx, W), dW = X' cols(dy)^T.
+
+    Here X' is ddx with one column per pixel. Again the duality: the backward is a conv2d
+    forward of dy, so its adjoint in dy is a transposed convolution of ddx (cut to dy's
+    H_out x W_out, which fixes the output padding), and its weight gradient is the
+    transposed conv's own weight-gradient product with ddx in the place of x.
+
+    Parameters
+    ----------
+    ddx : array (N, C_in, H, W)
+    dy : array (N, C_out, H_out, W_out)
+    cache : ConvTranspose2dCache from :func:`conv_transpose2d_forward`
+
+    Returns
+    -------
+    d_dy : array (N, C_out, H_out, W_out)
+    d_x : array (N, C_in, H, W), zeros (dx does not read x)
+    dweight : array (C_in, C_out, kh, kw)
+    dbias : array (C_out,) of zeros, or None when the forward had no bias
+    """
+    xp = _check_second_order("conv_transpose2d_double_backward", ddx, dy, cache)
+    batch, _, h, w = cache.input_shape
+    ddx_cols = _pixel_columns(ddx)  # (C_in, N*H*W)
+    d_dy = _conv_transpose(ddx_cols, cache.weight, batch, (h, w), tuple(dy.shape[2:]),
+                           cache.stride, cache.padding, cache.dilation)  # (C_out, N, H_out, W_out)
+    d_dy = xp.permute_dims(d_dy, (1, 0, 2, 3))  # (N, C_out, H_out, W_out)
+    dy_cols = _im2col(_pad(dy, cache.padding), tuple(cache.weight.shape[2:]), cache.stride,
+                      cache.dilation, (h, w))  # (C_out*kh*kw, N*H*W), as in the backward
+    dweight = _weight_gradient(ddx_cols, dy_cols, cache.weight.shape)  # (C_in, C_out, kh, kw)
+    dbias = xp.zeros_like(dweight[0, :, 0, 0]) if cache.has_bias else None  # (C_out,)
+    return d_dy, xp.zeros_like(ddx), dweight, dbias
 
 
 # ----------------------------------------------------------------------------
@@ -333,3 +404,13 @@ def _col2im(cols, channels, batch, kernel, stride, dilation, grid, canvas):
             at_rows, at_cols = _tap(i, j, grid, stride, dilation)
             out[:, :, at_rows, at_cols] += patches[:, i * kw + j, ...]  # (C, N, G_h, G_w)
     return out
+
+
+def _check_second_order(where, ddx, dy, cache):
+    """dy like the forward's output and ddx like its input (library, device, dtype, shape)."""
+    xp = check_upstream(where, dy, cache)
+    check_like(where, ddx, cache.weight, "ddx", "weight")
+    if tuple(ddx.shape) != cache.input_shape:
+        raise ValueError(f"{where}: expected ddx of the input's shape {cache.input_shape}; "
+                         f"got shape {tuple(ddx.shape)}")
+    return xp

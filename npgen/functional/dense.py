@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from npgen._validation import check_float, check_like, check_rank, namespace
 
-__all__ = ["DenseCache", "dense_backward", "dense_forward"]
+__all__ = ["DenseCache", "dense_backward", "dense_double_backward", "dense_forward"]
 
 
 class DenseCache(NamedTuple):
@@ -98,3 +98,43 @@ def dense_backward(dy, cache: DenseCache):
     dweight = dy_rows.mT @ cache.x_rows  # (C_out, C_in)
     dbias = xp.sum(dy_rows, axis=0) if cache.has_bias else None  # (C_out,)
     return dx, dweight, dbias
+
+
+def dense_double_backward(ddx, dy, cache: DenseCache):
+    """VJP of dx = dy W for <ddx, dx>:  d_dy = ddx W^T,  d_x = 0,  dW = dy^T ddx,  db = 0.
+
+    The backward's input gradient is linear in dy and W and does not read x,
+    so the cotangent of x and of the bias are zero (returned as zero arrays, so
+    that gradient checks compare them with the finite differences too).
+
+    Parameters
+    ----------
+    ddx : array (*, C_in)
+        Cotangent of the backward's ``dx``.
+    dy : array (*, C_out)
+        The upstream gradient the backward received.
+    cache : DenseCache from :func:`dense_forward`
+
+    Returns
+    -------
+    d_dy : array (*, C_out)
+    d_x : array (*, C_in), zeros
+    dweight : array (C_out, C_in)
+    dbias : array (C_out,) of zeros, or None when the forward had no bias
+    """
+    where = "dense_double_backward"
+    xp = namespace(where, ddx, dy, cache.x_rows)
+    c_out, c_in = cache.weight.shape
+    expected = (("ddx", ddx, (*cache.leading, c_in)), ("dy", dy, (*cache.leading, c_out)))
+    for name, g, shape in expected:
+        check_like(where, g, cache.weight, name, "weight")
+        if tuple(g.shape) != shape:
+            raise ValueError(f"{where}: {name} must have shape {shape}; got {tuple(g.shape)}")
+    rows = cache.x_rows.shape[0]
+    ddx_rows = xp.reshape(ddx, (rows, c_in))  # (M, C_in)
+    dy_rows = xp.reshape(dy, (rows, c_out))  # (M, C_out)
+    d_dy = xp.reshape(ddx_rows @ cache.weight.mT, (*cache.leading, c_out))  # (*, C_out): dense
+    dweight = dy_rows.mT @ ddx_rows  # (C_out, C_in): the weight gradient with ddx as input
+    d_x = xp.zeros_like(ddx)  # (*, C_in): dx does not read x
+    dbias = xp.zeros_like(dweight[:, 0]) if cache.has_bias else None  # (C_out,): nor b
+    return d_dy, d_x, dweight, dbias

@@ -15,8 +15,10 @@ __all__ = [
     "FlattenCache",
     "UnflattenCache",
     "flatten_backward",
+    "flatten_double_backward",
     "flatten_forward",
     "unflatten_backward",
+    "unflatten_double_backward",
     "unflatten_forward",
 ]
 
@@ -28,10 +30,10 @@ def _normalize_dim(where: str, dim, ndim: int, name: str) -> int:
     return dim % ndim
 
 
-def _check_dy(where: str, dy, shape: tuple):
+def _check_dy(where: str, dy, shape: tuple, name: str = "dy"):
     namespace(where, dy)
     if tuple(dy.shape) != shape:
-        raise ValueError(f"{where}: dy must have shape {shape}; got {tuple(dy.shape)}")
+        raise ValueError(f"{where}: {name} must have shape {shape}; got {tuple(dy.shape)}")
 
 
 class FlattenCache(NamedTuple):
@@ -73,6 +75,14 @@ def flatten_backward(dy, cache: FlattenCache):
     _check_dy("flatten_backward", dy, cache.output_shape)
     xp = namespace("flatten_backward", dy)
     return xp.reshape(dy, cache.input_shape)  # x's shape
+
+
+def flatten_double_backward(ddx, dy, cache: FlattenCache):
+    """VJP of dx = reshape(dy, x.shape) for <ddx, dx>:  d_dy = reshape(ddx, y.shape),  d_x = 0."""
+    _check_dy("flatten_double_backward", dy, cache.output_shape)
+    _check_dy("flatten_double_backward", ddx, cache.input_shape, "ddx")
+    xp = namespace("flatten_double_backward", ddx, dy)
+    return xp.reshape(ddx, cache.output_shape), xp.zeros_like(ddx)  # y's shape, x's shape
 
 
 class UnflattenCache(NamedTuple):
@@ -126,3 +136,11 @@ def unflatten_backward(dy, cache: UnflattenCache):
     _check_dy("unflatten_backward", dy, cache.output_shape)
     xp = namespace("unflatten_backward", dy)
     return xp.reshape(dy, cache.input_shape)  # x's shape
+
+
+def unflatten_double_backward(ddx, dy, cache: UnflattenCache):
+    """VJP of dx = reshape(dy, x.shape) for <ddx, dx>:  d_dy = reshape(ddx, y.shape),  d_x = 0."""
+    _check_dy("unflatten_double_backward", dy, cache.output_shape)
+    _check_dy("unflatten_double_backward", ddx, cache.input_shape, "ddx")
+    xp = namespace("unflatten_double_backward", ddx, dy)
+    return xp.reshape(ddx, cache.output_shape), xp.zeros_like(ddx)  # y's shape, x's shape

@@ -5,6 +5,8 @@
   :func:`reconstruction_nll`, :func:`negative_elbo` (and :func:`negative_elbo_terms`).
 * ``gan``: :func:`gan_discriminator_loss`, :func:`gan_generator_loss`, and the
   Wasserstein pair :func:`wasserstein_critic_loss`, :func:`wasserstein_generator_loss`.
+* ``penalties``: :func:`gradient_penalty` (WGAN-GP), :func:`r1_penalty` on a critic's
+  input gradient (docs/objectives/gradient_penalty.md).
 
 Derivations: ``docs/objectives/elbo.md`` and ``docs/objectives/gan.md``.
 """
@@ -16,6 +18,7 @@ from npgen.losses.gan import (
     wasserstein_critic_loss,
     wasserstein_generator_loss,
 )
+from npgen.losses.penalties import gradient_penalty, r1_penalty
 from npgen.losses.vae import (
     LIKELIHOODS,
     ELBOTerms,
@@ -36,9 +39,11 @@ __all__ = [
     "gan_discriminator_loss",
     "gan_generator_loss",
     "gaussian_kl",
+    "gradient_penalty",
     "mse",
     "negative_elbo",
     "negative_elbo_terms",
+    "r1_penalty",
     "reconstruction_nll",
     "reparameterize",
     "reparameterize_backward",

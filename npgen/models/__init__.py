@@ -5,6 +5,8 @@
 * :mod:`npgen.models.vae_eval`: test negative ELBO, importance-weighted bound.
 * :mod:`npgen.models.gan`: :class:`GAN`, :func:`dcgan`, :func:`mlp_gan`.
 * :mod:`npgen.models.gan_step`: the discriminator and generator steps.
+* :mod:`npgen.models.wgan`: :func:`wgan_critic`, :func:`penalized_gan` and the
+  gradient-penalty steps (WGAN-GP, R1) with their double backward.
 
 The wiring and both backprop chains are drawn in ``docs/models.md``.
 """
@@ -23,10 +25,19 @@ from npgen.models.vae_eval import (
     log_importance_weights,
 )
 from npgen.models.vae_step import VAEStepResult, split_posterior, vae_loss_and_backward
+from npgen.models.wgan import (
+    CriticStep,
+    penalized_gan,
+    r1_discriminator_step,
+    wgan_critic,
+    wgan_generator_step,
+    wgan_gp_critic_step,
+)
 
 __all__ = [
     "GAN",
     "VAE",
+    "CriticStep",
     "DiscriminatorStep",
     "GeneratorStep",
     "VAEStepResult",
@@ -40,6 +51,11 @@ __all__ = [
     "log_importance_weights",
     "mlp_gan",
     "mlp_vae",
+    "penalized_gan",
+    "r1_discriminator_step",
     "split_posterior",
     "vae_loss_and_backward",
+    "wgan_critic",
+    "wgan_generator_step",
+    "wgan_gp_critic_step",
 ]

@@ -12,8 +12,10 @@ from npgen import init
 from npgen._validation import check_axis, check_like, check_positive_int, pair
 from npgen.functional.conv import (
     conv2d_backward,
+    conv2d_double_backward,
     conv2d_forward,
     conv_transpose2d_backward,
+    conv_transpose2d_double_backward,
     conv_transpose2d_forward,
 )
 from npgen.nn.module import Module, check_parameter_dtype, make_rng
@@ -68,7 +70,14 @@ class Conv2d(Module):
     def backward(self, dy):
         dx, dweight, dbias = _named(self, conv2d_backward, dy, self._require_cache())
         self._accumulate(weight=dweight, bias=dbias)
+        self._dy = dy
         return dx
+
+    def double_backward(self, ddx):
+        d_dy, d_x, dweight, dbias = _named(self, conv2d_double_backward, ddx,
+                                           self._require_upstream(), self._require_cache())
+        self._accumulate(weight=dweight, bias=dbias)
+        return d_dy, d_x
 
 
 class ConvTranspose2d(Module):
@@ -120,7 +129,14 @@ class ConvTranspose2d(Module):
     def backward(self, dy):
         dx, dweight, dbias = _named(self, conv_transpose2d_backward, dy, self._require_cache())
         self._accumulate(weight=dweight, bias=dbias)
+        self._dy = dy
         return dx
+
+    def double_backward(self, ddx):
+        d_dy, d_x, dweight, dbias = _named(self, conv_transpose2d_double_backward, ddx,
+                                           self._require_upstream(), self._require_cache())
+        self._accumulate(weight=dweight, bias=dbias)
+        return d_dy, d_x
 
 
 # ----------------------------------------------------------------------------

@@ -15,12 +15,14 @@ from npgen._validation import check_axis, check_float, check_like, check_positiv
 from npgen.backend import backend_of
 from npgen.functional import activations as act
 from npgen.functional.batchnorm import batchnorm_backward, batchnorm_forward
-from npgen.functional.dense import dense_backward, dense_forward
+from npgen.functional.dense import dense_backward, dense_double_backward, dense_forward
 from npgen.functional.dropout import check_dropout_probability, dropout_backward, dropout_forward
 from npgen.functional.shape import (
     flatten_backward,
+    flatten_double_backward,
     flatten_forward,
     unflatten_backward,
+    unflatten_double_backward,
     unflatten_forward,
 )
 from npgen.nn.module import (
@@ -89,7 +91,14 @@ class Dense(Module):
     def backward(self, dy):
         dx, dweight, dbias = dense_backward(dy, self._require_cache())
         self._accumulate(weight=dweight, bias=dbias)
+        self._dy = dy
         return dx
+
+    def double_backward(self, ddx):
+        d_dy, d_x, dweight, dbias = dense_double_backward(ddx, self._require_upstream(),
+                                                          self._require_cache())
+        self._accumulate(weight=dweight, bias=dbias)
+        return d_dy, d_x
 
 
 Linear = Dense
@@ -173,6 +182,13 @@ class _BatchNorm(Module):
             self._accumulate(weight=dweight, bias=dbias)
         return dx
 
+    def double_backward(self, ddx):
+        raise NotImplementedError(
+            f"{type(self).__name__}.double_backward: the second order of batch norm is not "
+            "implemented (out of scope: gradient-penalty critics avoid batch norm, as in "
+            "WGAN-GP); build the critic without it, e.g. npgen.models.wgan_critic"
+        )
+
 
 class BatchNorm1d(_BatchNorm):
     """Batch norm over (N, C) or (N, C, L) inputs (``torch.nn.BatchNorm1d``).
@@ -215,13 +231,22 @@ class _Elementwise(Module):
     def _backward(self, dy, cache):
         raise NotImplementedError
 
+    def _double_backward(self, ddx, dy, cache):
+        raise NotImplementedError
+
     def forward(self, x):
         check_float(type(self).__name__, x)
         y, self._cache = self._forward(x)
         return y
 
     def backward(self, dy):
-        return self._backward(dy, self._require_cache())
+        dx = self._backward(dy, self._require_cache())
+        self._dy = dy
+        return dx
+
+    def double_backward(self, ddx):
+        """``(d_dy, d_x)`` of <ddx, dx>; no parameters to add into."""
+        return self._double_backward(ddx, self._require_upstream(), self._require_cache())
 
 
 class ReLU(_Elementwise):
@@ -232,6 +257,9 @@ class ReLU(_Elementwise):
 
     def _backward(self, dy, cache):
         return act.relu_backward(dy, cache)
+
+    def _double_backward(self, ddx, dy, cache):
+        return act.relu_double_backward(ddx, dy, cache)
 
 
 class LeakyReLU(_Elementwise):
@@ -250,9 +278,14 @@ class LeakyReLU(_Elementwise):
     def _backward(self, dy, cache):
         return act.leaky_relu_backward(dy, cache)
 
+    def _double_backward(self, ddx, dy, cache):
+        return act.leaky_relu_double_backward(ddx, dy, cache)
+
 
 class Sigmoid(_Elementwise):
     """y = 1 / (1 + exp(-x)), stable for any finite x."""
+
+    backward_reads_input = True  # dx = dy sigma'(x): the second order has a d_x term
 
     def _forward(self, x):
         return act.sigmoid_forward(x)
@@ -260,15 +293,23 @@ class Sigmoid(_Elementwise):
     def _backward(self, dy, cache):
         return act.sigmoid_backward(dy, cache)
 
+    def _double_backward(self, ddx, dy, cache):
+        return act.sigmoid_double_backward(ddx, dy, cache)
+
 
 class Tanh(_Elementwise):
     """y = tanh(x)."""
+
+    backward_reads_input = True  # dx = dy tanh'(x): the second order has a d_x term
 
     def _forward(self, x):
         return act.tanh_forward(x)
 
     def _backward(self, dy, cache):
         return act.tanh_backward(dy, cache)
+
+    def _double_backward(self, ddx, dy, cache):
+        return act.tanh_double_backward(ddx, dy, cache)
 
 
 # ----------------------------------------------------------------------------
@@ -310,7 +351,16 @@ class Dropout(Module):
 
     def backward(self, dy):
         cache = self._require_cache()
+        self._dy = dy
         return dy if cache is _IDENTITY else dropout_backward(dy, cache)
+
+    def double_backward(self, ddx):
+        """dx = dy mask / (1 - p) is linear in dy: d_dy = the same map of ddx, d_x = 0."""
+        cache = self._require_cache()
+        self._require_upstream()  # only that backward ran: dx does not depend on dy's value
+        xp = check_float(f"Dropout(p={self.p}).double_backward", ddx, "ddx")
+        d_dy = ddx if cache is _IDENTITY else dropout_backward(ddx, cache)
+        return d_dy, xp.zeros_like(ddx)
 
 
 class Flatten(Module):
@@ -330,7 +380,11 @@ class Flatten(Module):
         return y
 
     def backward(self, dy):
+        self._dy = dy
         return flatten_backward(dy, self._require_cache())
+
+    def double_backward(self, ddx):
+        return flatten_double_backward(ddx, self._require_upstream(), self._require_cache())
 
 
 class Unflatten(Module):
@@ -349,4 +403,8 @@ class Unflatten(Module):
         return y
 
     def backward(self, dy):
+        self._dy = dy
         return unflatten_backward(dy, self._require_cache())
+
+    def double_backward(self, ddx):
+        return unflatten_double_backward(ddx, self._require_upstream(), self._require_cache())

@@ -9,8 +9,10 @@ A module owns three dicts of live arrays and nothing else that matters:
   (batch-norm running statistics).
 
 ``forward(x)`` stores the functional cache, ``backward(dy)`` consumes it and
-returns ``dx``. Containers (``Sequential``, the models) hold child modules and
-expose their arrays under dotted PyTorch-style keys (``0.weight``,
+returns ``dx``, and remembers ``dy``; ``double_backward(ddx)`` then differentiates
+that backward (the second order of gradient penalties, see
+docs/objectives/gradient_penalty.md). Containers (``Sequential``, the models) hold
+child modules and expose their arrays under dotted PyTorch-style keys (``0.weight``,
 ``3.running_mean``), so state dicts move between npgen and ``torch.nn``.
 """
 
@@ -32,10 +34,12 @@ class Module:
         self._buffers: dict = {}
         self._children: dict = {}
         self._cache = None
+        self._dy = None  # the upstream gradient of the last backward, for double_backward
         self.training = True
 
     # Computation -------------------------------------------------------------
     def __call__(self, x):
+        self._dy = None  # a new forward: the last backward's dy no longer belongs to it
         return self.forward(x)
 
     def forward(self, x):
@@ -43,6 +47,24 @@ class Module:
 
     def backward(self, dy):
         raise NotImplementedError
+
+    #: True when ``backward``'s dx depends on the layer's input (sigmoid, tanh): the second
+    #: order then sends a cotangent d_x back along the forward path (see Sequential).
+    backward_reads_input = False
+
+    def double_backward(self, ddx):
+        """Differentiate the last backward: the VJP of dx = backward(dy) for the scalar <ddx, dx>.
+
+        After ``y = m(x)`` and ``dx = m.backward(dy)``, ADDS d<ddx, dx>/dtheta into
+        ``gradients()`` and returns ``(d_dy, d_x)`` with dy's and x's shapes.
+        """
+        raise NotImplementedError(f"{self._name()}.double_backward is not implemented")
+
+    def _require_upstream(self):
+        """The dy of the last backward (kept through zero_grad); a clear error if none."""
+        if self._dy is None:
+            raise RuntimeError(f"{self._name()}.double_backward called before backward")
+        return self._dy
 
     def _require_cache(self):
         """The cache of the last forward; a clear error if there was none."""
@@ -202,6 +224,42 @@ class Sequential(Module):
             dy = module.backward(dy)
         return dy
 
+    @property
+    def backward_reads_input(self) -> bool:
+        return any(m.backward_reads_input for m in self._children.values())
+
+    def double_backward(self, ddx):
+        """Second order of the whole chain: ADDS d<ddx, dx>/dtheta, returns ``(d_dy, d_x)``.
+
+        Layers x_{i+1} = f_i(x_i); the backward ran g_i = B_i(g_{i+1}, x_i) from g_L = dy
+        down to dx = g_0. The scalar <ddx, g_0> reaches the parameters two ways:
+
+        1. along the backward chain, front to back: layer i's double backward turns the
+           cotangent of its dx = g_i into that of its dy = g_{i+1} (the next layer's ddx),
+           adding layer i's direct term d<., B_i>/dtheta_i and handing back the cotangent
+           of its input x_i when B_i reads it (tanh, sigmoid);
+        2. along the forward path, back to front: x_i = f_{i-1}(...)(x) depends on x and on
+           every earlier parameter, so each such cotangent is backpropagated through the
+           forward chain, adding its parameter gradients on the way.
+
+        Derivation: docs/objectives/gradient_penalty.md.
+        """
+        layers = list(self._children.values())
+        input_cotangents = []  # per layer: d<ddx, dx>/dx_i through B_i's dependence on x_i
+        d_g = ddx  # cotangent of g_0 = dx
+        for layer in layers:  # 1. the backward chain, front to back
+            d_g, d_x = layer.double_backward(d_g)  # now the cotangent of g_{i+1}
+            input_cotangents.append(d_x if layer.backward_reads_input else None)
+        d_x = None  # cotangent of the current x_{i+1} from the later layers; None: zero
+        for layer, direct in zip(reversed(layers), reversed(input_cotangents)):
+            if d_x is not None:  # 2. the forward path, back to front
+                d_x = _backward_keeping_upstream(layer, d_x)  # cotangent of x_i; adds dtheta_i
+            if direct is not None:
+                d_x = direct if d_x is None else d_x + direct
+        if d_x is None:  # no backward in the chain reads its input: dx is blind to x
+            d_x = array_api_compat.array_namespace(ddx).zeros_like(ddx)
+        return d_g, d_x
+
     def __getitem__(self, index: int) -> Module:
         return list(self._children.values())[index]
 
@@ -243,3 +301,24 @@ def make_rng(where: str, rng, seed, *, portable: bool = True) -> RNG:
     """
     check_construction_options(where, None, rng, seed)
     return rng if rng is not None else RNG(seed, portable=portable)
+
+
+def _modules_within(module: Module) -> list:
+    """The module and all its descendants."""
+    found = [module]
+    for child in module._children.values():
+        found += _modules_within(child)
+    return found
+
+
+def _backward_keeping_upstream(module: Module, dy):
+    """``module.backward(dy)`` that leaves the dy every (sub)module kept for double_backward.
+
+    The forward-path term of :meth:`Sequential.double_backward` is an ordinary backward;
+    restoring the kept dy lets double_backward run again with another ddx.
+    """
+    kept = [(m, m._dy) for m in _modules_within(module)]
+    dx = module.backward(dy)
+    for m, upstream in kept:
+        m._dy = upstream
+    return dx

@@ -18,8 +18,10 @@ __all__ = [
     "gan_discriminator_loss_reference",
     "gan_generator_loss_reference",
     "gaussian_kl_reference",
+    "gradient_penalty_reference",
     "mse_reference",
     "negative_elbo_reference",
+    "r1_penalty_reference",
     "reparameterize_reference",
     "sgd_step_reference",
     "wasserstein_critic_loss_reference",
@@ -121,6 +123,17 @@ def wasserstein_critic_loss_reference(real_scores, fake_scores) -> float:
 def wasserstein_generator_loss_reference(fake_scores) -> float:
     """-mean(C(G(z)))."""
     return -_mean(_values(fake_scores))
+
+
+def gradient_penalty_reference(grads, target: float = 1.0, weight: float = 10.0) -> float:
+    """weight * (1/N) sum_n (||g_n||_2 - target)^2, the norm over each example's elements."""
+    norms = [math.sqrt(sum(v * v for v in row)) for row in _per_example(grads)]
+    return weight * _mean([(norm - target) ** 2 for norm in norms])
+
+
+def r1_penalty_reference(grads, gamma: float) -> float:
+    """gamma / 2 * (1/N) sum_n ||g_n||_2^2."""
+    return gamma / 2.0 * _mean([sum(v * v for v in row) for row in _per_example(grads)])
 
 
 # Optimizer steps (one parameter array, element by element) -----------------------

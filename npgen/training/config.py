@@ -14,12 +14,14 @@ import numpy as np
 from npgen.data import Dataset, load_dataset
 from npgen.models.gan import GAN, dcgan, mlp_gan
 from npgen.models.vae import VAE, conv_vae, mlp_vae
+from npgen.models.wgan import penalized_gan
 from npgen.optim import Adam, cosine_lr
 
 __all__ = ["TrainConfig", "build_model", "build_optimizers", "epoch_lr", "load_data"]
 
 MODELS = ("vae", "gan")
 ARCHS = ("mlp", "conv")
+GAN_LOSSES = ("minimax", "wgan-gp", "r1")  # penalized ones: npgen.models.wgan
 
 
 @dataclass
@@ -47,6 +49,9 @@ class TrainConfig:
     test_draws: int = 1  # VAE: draws of z per test example for the epoch's test -ELBO
     iw_samples: int = 0  # VAE: k of the final importance-weighted bound (0: skip)
     eval_samples: int = 1000  # GAN: samples per evaluation (modes, scores)
+    loss: str = "minimax"  # GAN: "minimax", "wgan-gp" (Wasserstein + gradient penalty), "r1"
+    critic_steps: int | None = None  # GAN: D steps per G step; None: 5 for wgan-gp, else 1
+    penalty_weight: float = 10.0  # GAN: lambda of wgan-gp, gamma of r1
     extra: dict = field(default_factory=dict)  # free-form notes kept with the run
 
     def __post_init__(self):
@@ -57,12 +62,21 @@ class TrainConfig:
                              f"{self.lr_schedule!r}")
         if self.arch not in ARCHS:
             raise ValueError(f"TrainConfig: arch must be one of {ARCHS}; got {self.arch!r}")
-        for name in ("epochs", "batch_size", "latent_dim", "hidden", "depth", "channels"):
+        if self.critic_steps is None:
+            self.critic_steps = 5 if self.loss == "wgan-gp" else 1
+        for name in ("epochs", "batch_size", "latent_dim", "hidden", "depth", "channels",
+                     "critic_steps"):
             value, least = getattr(self, name), 0 if name == "epochs" else 1
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValueError(f"TrainConfig: {name} must be an int >= {least}; got {value!r}")
-        if self.betas is None:
-            self.betas = [0.9, 0.999] if self.model == "vae" else [0.5, 0.999]
+        if self.loss not in GAN_LOSSES:
+            raise ValueError(f"TrainConfig: loss must be one of {GAN_LOSSES}; got {self.loss!r}")
+        if not float(self.penalty_weight) >= 0.0:
+            raise ValueError("TrainConfig: penalty_weight must be >= 0; got "
+                             f"{self.penalty_weight!r}")
+        if self.betas is None:  # VAE; GAN (the DCGAN paper); penalized GAN (the WGAN-GP paper)
+            self.betas = ([0.9, 0.999] if self.model == "vae" else
+                          [0.5, 0.999] if self.loss == "minimax" else [0.0, 0.9])
         self.betas = [float(b) for b in self.betas]
 
     def to_dict(self) -> dict:
@@ -92,6 +106,8 @@ def build_model(config: TrainConfig, feature_shape, seed: int | None = None) -> 
         if config.arch == "conv":
             return conv_vae(feature_shape, config.channels, **vae_options)
         return mlp_vae(feature_shape, config.hidden, **vae_options)
+    if len(feature_shape) == 3 and config.loss != "minimax":  # no batch norm in the critic
+        return penalized_gan(feature_shape, config.latent_dim, config.channels, **common)
     if len(feature_shape) == 3:  # images: the DCGAN
         return dcgan(feature_shape, config.latent_dim, config.channels, **common)
     return mlp_gan(int(np.prod(feature_shape)), config.latent_dim, config.hidden, config.depth,

@@ -26,6 +26,7 @@ from npgen.data import iterate_batches, num_batches
 from npgen.metrics import mode_coverage
 from npgen.models.gan_step import discriminator_loss_and_backward, generator_loss_and_backward
 from npgen.training.monitor import check_finite, progress_bar
+from npgen.training.penalty_loop import train_penalized_gan_epoch
 from npgen.training.run import Run, eval_rng
 
 __all__ = ["gan_epoch_row", "gan_pictures", "sample_scores", "train_gan_epoch"]
@@ -57,6 +58,8 @@ def _gan_step(run: Run, batch, epoch: int, step: int) -> dict:
 
 def train_gan_epoch(run: Run, progress: bool = True) -> dict:
     """Train ``run.model`` for one epoch (last partial batch dropped); returns the means."""
+    if run.config.loss != "minimax":  # gradient penalties: k critic steps per G step
+        return train_penalized_gan_epoch(run, progress)
     config, epoch, train = run.config, run.epoch + 1, run.data.train
     batches = iterate_batches(train, config.batch_size, rng_or_seed=run.data_rng,
                               drop_last=True)

@@ -19,6 +19,7 @@ in :mod:`npgen.verify.adapters`. See docs/verify.md.
 """
 
 from npgen.verify._convert import as_numpy
+from npgen.verify._second_order import verify_double_backward
 from npgen.verify._support import same_per_axis
 from npgen.verify.api import (
     verify_activation,
@@ -67,6 +68,7 @@ __all__ = [
     "verify_dense",
     "verify_dropout",
     "verify_flatten",
+    "verify_double_backward",
     "verify_gan_discriminator_loss",
     "verify_gan_generator_loss",
     "verify_gaussian_kl",
