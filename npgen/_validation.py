@@ -6,6 +6,9 @@ Every message names the layer or function, what it expected and what it got
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import array_api_compat
 
 from npgen.backend import backend_of, dtype_name
@@ -101,3 +104,37 @@ def check_positive_int(where: str, value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{where}: {name} must be a positive int; got {value!r}")
     return value
+
+
+def check_real(where: str, value, name: str, *, minimum: float | None = None) -> float:
+    """A finite real number (bools, strings and None refused), ``>= minimum`` if given."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a real number; got {value!r}")
+    if not math.isfinite(value) or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum:g}"
+        raise ValueError(f"{where}: {name} must be a finite number{bound}; got {value!r}")
+    return float(value)
+
+
+def check_seed(where: str, seed) -> None:
+    """A seed is None or a Python int >= 0 (what numpy's SeedSequence accepts)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{where}: seed must be an int >= 0 or None; got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{where}: seed must be an int >= 0 or None; got {seed!r}")
+
+
+def check_forward_operands(where: str, x, *others, names: tuple):
+    """Every operand on ``x``'s library and device with ``x``'s dtype (no silent promotion).
+
+    ``names`` labels ``others`` in the messages, e.g. ``("weight", "bias")``; None operands
+    (an absent bias) are skipped. Returns the namespace.
+    """
+    present = [(a, n) for a, n in zip(others, names) if a is not None]
+    xp = namespace(where, x, *(a for a, _ in present))
+    check_float(where, x)
+    for a, name in present:
+        check_like(where, a, x, name=name, reference_name="input")
+    return xp
