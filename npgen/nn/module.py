@@ -143,7 +143,11 @@ class Module:
         """Copy arrays (NumPy or any supported library) into parameters and buffers in place.
 
         With ``strict``, missing and unexpected keys are errors; a shape
-        mismatch is always an error. Values are cast to each target's dtype.
+        mismatch is always an error. Float values are cast to each float
+        target's precision (float64 <-> float32); anything else that would
+        change kind (an int64 array into a float32 weight, strings, objects,
+        a float into the integer ``num_batches_tracked``) is a TypeError
+        naming the key.
         """
         targets = {**self._collect("_parameters"), **self._collect("_buffers")}
         where = f"{self._name()}.load_state_dict"
@@ -160,7 +164,7 @@ class Module:
         for key, value in state.items():
             if key not in targets:
                 continue
-            target, value = targets[key], to_numpy(value)  # lists and scalars too
+            target, value = targets[key], _host_value(where, key, value, targets[key])
             if tuple(value.shape) != tuple(target.shape):
                 raise ValueError(
                     f"{where}: {key!r} has shape {tuple(value.shape)}, the module expects "
@@ -234,6 +238,19 @@ def _check_upstream(where: str, dy, signature) -> None:
     if getattr(dy, "device", None) != device:
         raise TypeError(f"{where}: dy is on {dy.device} but the forward output is on "
                         f"{device}; move it with npgen.asarray")
+
+
+def _host_value(where: str, key: str, value, target):
+    """``value`` on the host, refused unless its kind (float / int) matches ``target``'s."""
+    try:
+        host = to_numpy(value)  # lists and scalars too
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{where}: {key!r} must be a numeric array; {exc}") from None
+    wanted = "f" if _load_dtype(target) is not None else "iu"
+    if host.dtype.kind not in wanted:
+        raise TypeError(f"{where}: {key!r} is a {host.dtype} array but the module holds "
+                        f"{dtype_name(target.dtype)}; no silent cast between kinds of data")
+    return host
 
 
 def _load_dtype(target):

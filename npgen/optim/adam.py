@@ -13,7 +13,14 @@ from typing import NamedTuple
 
 import array_api_compat
 
-from npgen.optim._base import Optimizer, check_beta, check_flag, check_grad, check_nonnegative
+from npgen.optim._base import (
+    Optimizer,
+    check_beta,
+    check_flag,
+    check_grad,
+    check_nonnegative,
+    check_state,
+)
 
 
 class AdamState(NamedTuple):
@@ -113,6 +120,7 @@ def adam_update(param, grad, state: AdamState, *, lr=1e-3, betas=(0.9, 0.999), e
     check_adam_hyper(where, lr, betas, eps, weight_decay, amsgrad)
     check_flag(where, "decoupled_weight_decay", decoupled_weight_decay)
     check_grad(where, param, grad)
+    check_state(where, param, state, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"))
     if amsgrad and state.max_exp_avg_sq is None:
         raise ValueError(f"{where}: amsgrad=True needs a state from adam_init(param, amsgrad=True)")
     return _adam_step(param, grad, state, lr, betas, eps, weight_decay, amsgrad,
@@ -130,7 +138,7 @@ def _adam_step(param, grad, state, lr, betas, eps, weight_decay, amsgrad, decoup
         else:
             grad = grad + weight_decay * param
     m = beta1 * state.exp_avg + (1 - beta1) * grad
-    v = beta2 * state.exp_avg_sq + (1 - beta2) * (grad * grad)
+    v = beta2 * state.exp_avg_sq + (1 - beta2) * grad * grad  # scaled before squaring, as torch
     v_max = xp.maximum(state.max_exp_avg_sq, v) if amsgrad else v
     step_size = lr / (1 - beta1**t)
     denom = xp.sqrt(v_max) / math.sqrt(1 - beta2**t) + eps

@@ -11,7 +11,13 @@ from typing import NamedTuple
 
 import array_api_compat
 
-from npgen.optim._base import Optimizer, check_flag, check_grad, check_nonnegative
+from npgen.optim._base import (
+    Optimizer,
+    check_flag,
+    check_grad,
+    check_nonnegative,
+    check_state,
+)
 
 
 class SGDState(NamedTuple):
@@ -95,6 +101,7 @@ def sgd_update(param, grad, state: SGDState, *, lr, momentum=0.0, dampening=0.0,
     where = "sgd_update"
     check_sgd_hyper(where, lr, momentum, dampening, nesterov, weight_decay)
     check_grad(where, param, grad)
+    check_state(where, param, state, ("momentum_buffer",))
     return _sgd_step(param, grad, state, lr, momentum, dampening, nesterov, weight_decay)
 
 
