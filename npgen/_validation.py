@@ -6,6 +6,7 @@ Every message names the layer or function, what it expected and what it got
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 
@@ -138,3 +139,37 @@ def check_forward_operands(where: str, x, *others, names: tuple):
     for a, name in present:
         check_like(where, a, x, name=name, reference_name="input")
     return xp
+
+
+JSON_MAX_DEPTH = 100  # nesting of arrays/objects; npgen's own documents stay under 10
+JSON_MAX_CHARS = 64 * 2**20  # 64 Mi characters
+
+
+def load_json(where: str, text: str, *, max_depth: int = JSON_MAX_DEPTH,
+              max_chars: int = JSON_MAX_CHARS):
+    """``json.loads`` with bounded size and nesting: a ValueError naming ``where`` otherwise.
+
+    A document nested thousands of levels deep would exhaust the interpreter's
+    recursion limit (RecursionError) or any code that walks it afterwards.
+    """
+    if len(text) > max_chars:
+        raise ValueError(f"{where}: the JSON document has {len(text)} characters; at most "
+                         f"{max_chars} are read")
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{where}: the JSON document is nested too deeply "
+                         f"(more than {max_depth} levels are refused)") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where}: invalid JSON: {exc}") from exc
+    pending, deepest = [(document, 1)], 0
+    while pending:  # iterative: no recursion however deep the document
+        value, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > max_depth:
+                raise ValueError(f"{where}: the JSON document is nested more than "
+                                 f"{max_depth} levels deep")
+            items = value.values() if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+    return document
