@@ -78,7 +78,9 @@ def bce_with_logits(logits, target, reduction: str = "mean"):
     where = "bce_with_logits"
     xp = check_pair(where, logits, target, "logits", "target")
     check_reduction(where, reduction, logits)
-    elementwise, dlogits = bce_terms(xp, logits, target)
+    huge = float(xp.finfo(logits.dtype).max)
+    # +-inf -> +-max: sigmoid is then exactly 1 or 0, so dlogits is its limit (1 - t or -t)
+    elementwise, dlogits = bce_terms(xp, xp.clip(logits, -huge, huge), target)
     elementwise = _limit_at_infinity(xp, elementwise, logits, target)
     loss, scale = _reduce(xp, elementwise, reduction)
     return loss, scale * dlogits
@@ -89,8 +91,7 @@ def _limit_at_infinity(xp, elementwise, logits, target):
 
     The limit is 0 where the target agrees (t = 1 at +inf, t = 0 at -inf) and
     +inf otherwise. torch returns NaN for four of these six cases (it is
-    outside npgen's contract of finite logits; docs/objectives covers it).
-    The gradient needs no patch: it is 1 - t at +inf and -t at -inf.
+    outside npgen's contract of finite logits; docs/objectives/elbo.md covers it).
     """
     agrees = xp.where(logits > 0, target == 1.0, target == 0.0)
     limit = xp.where(agrees, xp.zeros_like(elementwise), xp.full_like(elementwise, math.inf))
