@@ -10,9 +10,7 @@ import json
 import math
 import numbers
 
-import array_api_compat
-
-from npgen.backend import backend_of, dtype_name
+from npgen.backend import backend_of, dtype_name, namespace_of
 
 
 def describe(x) -> str:
@@ -28,7 +26,7 @@ def describe(x) -> str:
 def namespace(where: str, *arrays):
     """``array_namespace(*arrays)`` with an error naming ``where`` when libraries mix."""
     try:
-        return array_api_compat.array_namespace(*arrays)
+        return namespace_of(*arrays)
     except TypeError as exc:
         got = "; ".join(describe(a) for a in arrays)
         raise TypeError(f"{where}: arrays must come from one array library; got {got}") from exc
@@ -37,7 +35,7 @@ def namespace(where: str, *arrays):
 def check_float(where: str, x, name: str = "input"):
     """Reject non-arrays and non-float arrays."""
     try:
-        xp = array_api_compat.array_namespace(x)
+        xp = namespace_of(x)
     except TypeError:
         raise TypeError(f"{where}: expected {name} to be an array; got {describe(x)}") from None
     if not xp.isdtype(x.dtype, "real floating"):
@@ -65,6 +63,10 @@ def check_axis(where: str, x, axis: int, expected: int, what: str, name: str = "
 def check_like(where: str, x, reference, name: str = "input", reference_name: str = "weight"):
     """Require ``x`` to share ``reference``'s library, device and dtype (no silent casts)."""
     check_float(where, x, name)
+    same_place = type(x) is type(reference) and \
+        getattr(x, "device", None) == getattr(reference, "device", None)
+    if same_place and x.dtype == reference.dtype:  # the common case: nothing to describe
+        return
     x_at, ref_at = backend_of(x), backend_of(reference)
     if x_at.name != ref_at.name or str(x_at.device) != str(ref_at.device):
         raise TypeError(

@@ -35,6 +35,7 @@ __all__ = [
     "backend_of",
     "default_rng",
     "get_backend",
+    "namespace_of",
     "resolve_dtype",
     "set_backend",
     "to_numpy",
@@ -189,6 +190,27 @@ def use_backend(name: str, device=None) -> Iterator[Backend]:
         _current = previous
 
 
+_NAMESPACES: dict = {}  # array type -> its Array API namespace (array_namespace, memoized)
+
+
+def namespace_of(*arrays):
+    """``array_api_compat.array_namespace(*arrays)``, memoized by array type.
+
+    The namespace of an array depends only on its type (numpy.ndarray ->
+    array_api_compat.numpy, torch.Tensor -> array_api_compat.torch, ...), so
+    the hot path of every op is one dict lookup; mixed types and unknown
+    objects go through ``array_namespace`` and its errors.
+    """
+    kinds = {type(a) for a in arrays if a is not None}
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        xp = _NAMESPACES.get(kind)
+        if xp is None:
+            xp = _NAMESPACES[kind] = array_api_compat.array_namespace(*arrays)
+        return xp
+    return array_api_compat.array_namespace(*arrays)
+
+
 def backend_of(x) -> Backend:
     """The :class:`Backend` an existing array lives on (name, namespace, device)."""
     xp = array_api_compat.array_namespace(x)
@@ -234,11 +256,22 @@ def resolve_dtype(dtype, xp=None):
     raise TypeError(f"npgen supports the float dtypes float32 and float64; got {dtype!r}")
 
 
+_DTYPE_NAMES: dict = {}  # dtype object -> portable name (memoized: np.dtype() is slow)
+
+
 def _dtype_name(dtype) -> str:
     """'float64' for numpy.float64, np.dtype('float64'), torch.float64, xp.float64 ..."""
+    try:
+        return _DTYPE_NAMES[dtype]
+    except (KeyError, TypeError):  # not seen yet, or unhashable
+        pass
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = str(dtype).rsplit(".", 1)[-1]
     with contextlib.suppress(TypeError):
-        return np.dtype(dtype).name
-    return str(dtype).rsplit(".", 1)[-1]
+        _DTYPE_NAMES[dtype] = name
+    return name
 
 
 def dtype_name(dtype) -> str:

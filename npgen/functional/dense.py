@@ -59,6 +59,11 @@ def dense_forward(x, weight, bias=None):
         raise ValueError(
             f"{where}: bias must have shape ({weight.shape[0]},); got {tuple(bias.shape)}"
         )
+    return affine_forward(xp, x, weight, bias)
+
+
+def affine_forward(xp, x, weight, bias):
+    """The math of :func:`dense_forward` without its checks (callers that checked already)."""
     leading = tuple(x.shape[:-1])
     x_rows = xp.reshape(x, (math.prod(leading), weight.shape[1]))  # (M, C_in)
     y = x_rows @ weight.mT  # (M, C_out)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import array_api_compat
-
+from npgen.backend import namespace_of
 from npgen.optim._base import (
     Optimizer,
     check_beta,
@@ -46,7 +45,7 @@ class AdamState(NamedTuple):
 
 def adam_init(param, *, amsgrad=False) -> AdamState:
     """Zero moments on ``param``'s namespace, device and dtype; t = 0."""
-    xp = array_api_compat.array_namespace(param)
+    xp = namespace_of(param)
     return AdamState(step=0, exp_avg=xp.zeros_like(param), exp_avg_sq=xp.zeros_like(param),
                      max_exp_avg_sq=xp.zeros_like(param) if amsgrad else None)
 
@@ -129,7 +128,7 @@ def adam_update(param, grad, state: AdamState, *, lr=1e-3, betas=(0.9, 0.999), e
 
 def _adam_step(param, grad, state, lr, betas, eps, weight_decay, amsgrad, decoupled):
     """The update of :func:`adam_update` without input checks."""
-    xp = array_api_compat.array_namespace(param, grad)
+    xp = namespace_of(param, grad)
     beta1, beta2 = betas
     t = state.step + 1
     if weight_decay != 0:
@@ -193,7 +192,7 @@ class Adam(Optimizer):
 
     def _update(self, param, grad, state):
         if self.amsgrad and state.max_exp_avg_sq is None:  # amsgrad switched on mid-run
-            xp = array_api_compat.array_namespace(param)
+            xp = namespace_of(param)
             state = state._replace(max_exp_avg_sq=xp.zeros_like(param))
         return _adam_step(param, grad, state, self.lr, self.betas, self.eps,
                           self.weight_decay, self.amsgrad, self._decoupled)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import array_api_compat
-
+from npgen.backend import namespace_of
 from npgen.optim._base import (
     Optimizer,
     check_flag,
@@ -107,7 +106,7 @@ def sgd_update(param, grad, state: SGDState, *, lr, momentum=0.0, dampening=0.0,
 
 def _sgd_step(param, grad, state, lr, momentum, dampening, nesterov, weight_decay):
     """The update of :func:`sgd_update` without input checks."""
-    xp = array_api_compat.array_namespace(param, grad)
+    xp = namespace_of(param, grad)
     if weight_decay != 0:
         grad = grad + weight_decay * param
     buf = state.momentum_buffer
