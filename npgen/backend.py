@@ -256,13 +256,14 @@ def resolve_dtype(dtype, xp=None):
     raise TypeError(f"npgen supports the float dtypes float32 and float64; got {dtype!r}")
 
 
-_DTYPE_NAMES: dict = {}  # dtype object -> portable name (memoized: np.dtype() is slow)
+_DTYPE_NAMES: dict = {}  # (type, dtype) -> portable name (memoized: np.dtype() is slow)
 
 
 def _dtype_name(dtype) -> str:
     """'float64' for numpy.float64, np.dtype('float64'), torch.float64, xp.float64 ..."""
+    key = (type(dtype), dtype)  # keyed by type too: dtypes of two libraries are never compared
     try:
-        return _DTYPE_NAMES[dtype]
+        return _DTYPE_NAMES[key]
     except (KeyError, TypeError):  # not seen yet, or unhashable
         pass
     try:
@@ -270,7 +271,7 @@ def _dtype_name(dtype) -> str:
     except TypeError:
         name = str(dtype).rsplit(".", 1)[-1]
     with contextlib.suppress(TypeError):
-        _DTYPE_NAMES[dtype] = name
+        _DTYPE_NAMES[key] = name
     return name
 
 
