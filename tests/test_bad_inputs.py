@@ -11,6 +11,9 @@ data) or a model's life cycle (stale caches) sit below the table.
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -239,3 +242,29 @@ def test_an_empty_idx_data_set_is_refused(tmp_path):
         (tmp_path / stem).write_bytes(magic + body)
     with pytest.raises(ValueError, match="train-images-idx3-ubyte holds no images"):
         load_idx_dataset(tmp_path)
+
+
+def test_sample_refuses_a_checkpoint_with_nan_weights(tmp_path, capsys):
+    """Exit 2 and a message naming the file and the member, never a grid of NaN pictures."""
+    from npgen.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "gan", "--epochs", "1", "--out", str(out), "--data", "ring",
+                 "--hidden", "8", "--batch-size", "1000", "--no-progress"]) == 0
+    path = out / "checkpoint.npz"
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    weight = next(name for name in members if name.startswith("model/") and "weight" in name)
+    with zipfile.ZipFile(path) as archive, archive.open(weight) as handle:
+        array = np.lib.format.read_array(handle)
+    buffer = io.BytesIO()
+    np.save(buffer, np.full_like(array, np.nan))
+    members[weight] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    capsys.readouterr()
+    assert main(["sample", str(path), "--n", "4", "--out", str(tmp_path / "s.npz")]) == 2
+    message = capsys.readouterr().err
+    assert "checkpoint.npz" in message and weight.removesuffix(".npy") in message
+    assert "NaN" in message and not (tmp_path / "s.npz").exists()
