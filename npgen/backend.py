@@ -35,6 +35,7 @@ __all__ = [
     "backend_of",
     "default_rng",
     "get_backend",
+    "namespace_of",
     "resolve_dtype",
     "set_backend",
     "to_numpy",
@@ -107,7 +108,7 @@ def _resolve_device(name: str, library, device):
             raise ValueError(f"npgen backend 'numpy' has only the device 'cpu'; got {device!r}")
         return "cpu"
     if name == "torch":
-        return library.device("cpu" if device is None else device)
+        return _torch_device(library, device)
     if name == "cupy":
         if device is None:
             return library.cuda.Device(0)
@@ -117,7 +118,30 @@ def _resolve_device(name: str, library, device):
     # array_api_strict: "CPU_DEVICE" (default), "device1", "device2", or a Device.
     if device is None:
         return library.Device("CPU_DEVICE")
-    return device if isinstance(device, library.Device) else library.Device(str(device))
+    if isinstance(device, library.Device):
+        return device
+    try:
+        return library.Device(str(device))
+    except ValueError:
+        raise ValueError(f"npgen backend 'array_api_strict' has the devices 'CPU_DEVICE', "
+                         f"'device1' and 'device2'; got {device!r}") from None
+
+
+def _torch_device(torch, device):
+    """A torch device that can hold a tensor on this machine, checked at selection time."""
+    if device is None:
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"npgen backend 'torch': {device!r} is not a torch device "
+                         "(e.g. 'cpu', 'cuda:0')") from exc
+    try:  # fails here, not at the first layer, e.g. "cuda" on a CPU-only torch build
+        torch.empty(0, device=resolved)
+    except (RuntimeError, AssertionError, AttributeError) as exc:
+        raise ValueError(f"npgen backend 'torch': device {device!r} cannot be used on this "
+                         f"machine ({exc}); use 'cpu' or install a torch build for it") from exc
+    return resolved
 
 
 def _make_backend(name: str, device=None) -> Backend:
@@ -166,6 +190,27 @@ def use_backend(name: str, device=None) -> Iterator[Backend]:
         _current = previous
 
 
+_NAMESPACES: dict = {}  # array type -> its Array API namespace (array_namespace, memoized)
+
+
+def namespace_of(*arrays):
+    """``array_api_compat.array_namespace(*arrays)``, memoized by array type.
+
+    The namespace of an array depends only on its type (numpy.ndarray ->
+    array_api_compat.numpy, torch.Tensor -> array_api_compat.torch, ...), so
+    the hot path of every op is one dict lookup; mixed types and unknown
+    objects go through ``array_namespace`` and its errors.
+    """
+    kinds = {type(a) for a in arrays if a is not None}
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        xp = _NAMESPACES.get(kind)
+        if xp is None:
+            xp = _NAMESPACES[kind] = array_api_compat.array_namespace(*arrays)
+        return xp
+    return array_api_compat.array_namespace(*arrays)
+
+
 def backend_of(x) -> Backend:
     """The :class:`Backend` an existing array lives on (name, namespace, device)."""
     xp = array_api_compat.array_namespace(x)
@@ -211,11 +256,23 @@ def resolve_dtype(dtype, xp=None):
     raise TypeError(f"npgen supports the float dtypes float32 and float64; got {dtype!r}")
 
 
+_DTYPE_NAMES: dict = {}  # (type, dtype) -> portable name (memoized: np.dtype() is slow)
+
+
 def _dtype_name(dtype) -> str:
     """'float64' for numpy.float64, np.dtype('float64'), torch.float64, xp.float64 ..."""
+    key = (type(dtype), dtype)  # keyed by type too: dtypes of two libraries are never compared
+    try:
+        return _DTYPE_NAMES[key]
+    except (KeyError, TypeError):  # not seen yet, or unhashable
+        pass
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = str(dtype).rsplit(".", 1)[-1]
     with contextlib.suppress(TypeError):
-        return np.dtype(dtype).name
-    return str(dtype).rsplit(".", 1)[-1]
+        _DTYPE_NAMES[key] = name
+    return name
 
 
 def dtype_name(dtype) -> str:
@@ -229,7 +286,14 @@ def dtype_name(dtype) -> str:
 
 
 def to_numpy(a) -> np.ndarray:
-    """Copy an array of any supported library (or a Python scalar/list) to a NumPy array."""
+    """Copy an array of any supported library (or a Python scalar/list) to a NumPy array.
+
+    Ragged lists and non-numeric data (strings, objects) are a clear error.
+    """
+    return _to_host("npgen.to_numpy", a)
+
+
+def _to_host(where: str, a) -> np.ndarray:
     if isinstance(a, np.ndarray):
         return a
     if array_api_compat.is_cupy_array(a):
@@ -240,7 +304,33 @@ def to_numpy(a) -> np.ndarray:
         import array_api_strict
 
         return np.from_dlpack(a.to_device(array_api_strict.Device("CPU_DEVICE")))
-    return np.asarray(a)
+    return host_numeric(where, a)
+
+
+_NUMERIC_KINDS = "biuf"  # bool, signed and unsigned ints, floats (numpy dtype kinds)
+
+
+def host_numeric(where: str, obj) -> np.ndarray:
+    """``np.asarray(obj)`` for numeric data only: ragged lists, strings and objects refused."""
+    try:
+        host = np.asarray(obj)
+    except ValueError as exc:  # e.g. [[1, 2], [3]]: "inhomogeneous shape"
+        raise ValueError(f"{where}: expected numeric data of a regular (rectangular) shape; "
+                         f"got {_preview(obj)} ({exc})") from None
+    check_host_numeric(where, host)
+    return host
+
+
+def check_host_numeric(where: str, host: np.ndarray, name: str = "data") -> None:
+    """Refuse a host array whose dtype is not bool, int or float (str, bytes, object, complex)."""
+    if host.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{where}: expected numeric {name} (bool, int or float); got "
+                        f"{_preview(host)} of dtype {host.dtype}")
+
+
+def _preview(obj) -> str:
+    text = repr(obj)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def asarray(obj, dtype=None, backend: Backend | None = None):
@@ -251,7 +341,8 @@ def asarray(obj, dtype=None, backend: Backend | None = None):
     integer and boolean data as they are).
     """
     backend = get_backend() if backend is None else backend
-    host = to_numpy(obj)
+    host = _to_host("npgen.asarray", obj)
+    check_host_numeric("npgen.asarray", host)
     if dtype is not None:
         host = host.astype(_dtype_name(resolve_dtype(dtype, np)), copy=False)
     if backend.name == "numpy":

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 import threading
@@ -41,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from npgen._validation import load_json
 from npgen.backend import to_numpy
 
 __all__ = ["CHECKPOINT_VERSION", "Checkpoint", "atomic_write", "load_checkpoint",
@@ -231,24 +233,138 @@ def save_checkpoint(path: str | Path, *, model_state: dict[str, dict[str, np.nda
     return Path(path)
 
 
-def _read_members(path: Path) -> dict[str, np.ndarray]:
-    """All members of the ``.npz`` at ``path``, with corrupted files reported clearly."""
+_PARTS = ("model", "optim", "rng", "extra", "config")
+_META_MAX_BYTES = 64 * 2**20  # the JSON entry: config, history and trees, never near this
+
+
+def _references(tree, found: list) -> list:
+    """The npz keys referenced by ``{"__array__": key}`` leaves of a JSON tree, in order."""
+    pending = [tree]
+    while pending:  # iterative: the tree's depth is bounded, but no recursion is needed
+        node = pending.pop()
+        if isinstance(node, dict):
+            if set(node) == {_ARRAY_REF} and isinstance(node[_ARRAY_REF], str):
+                found.append(node[_ARRAY_REF])
+            else:
+                pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
+
+
+def _read_npy(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> np.ndarray:
+    """One ``.npy`` member, its header checked against the member's size BEFORE the data is read.
+
+    npgen writes members uncompressed (``np.savez``), so a member's size is
+    bounded by the file's: a small archive cannot ask for gigabytes.
+    """
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ValueError(f"{where}: the member is compressed; npgen checkpoints store their "
+                         "arrays uncompressed (np.savez)")
+    with archive.open(info) as handle:
+        version = np.lib.format.read_magic(handle)
+        readers = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in readers:
+            raise ValueError(f"{where}: unsupported .npy format version {version}")
+        shape, fortran, dtype = readers[version](handle)
+        if dtype.hasobject:
+            raise ValueError(f"{where}: an object array; refused (no pickles in checkpoints)")
+        declared = math.prod(shape) * dtype.itemsize
+        if handle.tell() + declared != info.file_size:
+            raise ValueError(f"{where}: its header declares {dtype} {shape} ({declared} bytes) "
+                             f"but the member holds {info.file_size - handle.tell()} bytes")
+        data = handle.read(declared)
+    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    return array.copy()  # writable and owning its memory, as np.load returns
+
+
+def _read_archive(path: Path, parts: tuple) -> tuple[dict, dict[str, np.ndarray]]:
+    """(JSON document, referenced arrays of ``parts``), every member checked before reading."""
     if not path.is_file():
         raise FileNotFoundError(f"npgen checkpoint not found: {path}")
-    try:  # opened here so that the handle is closed even when np.load fails
-        with open(path, "rb") as handle:
-            archive = np.load(handle, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("a single .npy array, not an .npz archive")
-            with archive:
-                return {name: archive[name] for name in archive.files}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = {info.filename: info for info in archive.infolist()}
+            meta = infos.get(f"{_META_KEY}.npy")
+            if meta is None:
+                raise _NotACheckpoint()
+            if meta.file_size > _META_MAX_BYTES:
+                raise ValueError(f"member {_META_KEY!r} is {meta.file_size} bytes; at most "
+                                 f"{_META_MAX_BYTES} are read")
+            document = _parse_document(path, _read_npy(archive, meta, f"member {_META_KEY!r}"))
+            referenced = {part: _references(document[part], []) for part in _PARTS}
+            known = {f"{key}.npy" for keys in referenced.values() for key in keys}
+            unexpected = sorted(set(infos) - known - {meta.filename})
+            if unexpected:
+                raise ValueError(f"unexpected members {unexpected[:5]} (an npgen checkpoint "
+                                 "holds only the arrays its JSON entry references)")
+            arrays = {}
+            for key in (key for part in parts for key in referenced[part]):
+                if f"{key}.npy" not in infos:
+                    raise ValueError(f"array {key!r} is missing")
+                arrays[key] = _read_npy(archive, infos[f"{key}.npy"], f"member {key!r}")
+    except _NotACheckpoint:
+        raise ValueError(f"npgen checkpoint {path}: no {_META_KEY!r} entry; not an npgen "
+                         "checkpoint") from None
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+        if str(exc).startswith(f"npgen checkpoint {path}"):
+            raise
         raise ValueError(f"npgen checkpoint {path}: unreadable (truncated or corrupted?): "
                          f"{exc}") from exc
+    return document, arrays
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
+class _NotACheckpoint(Exception):
+    """A readable archive without npgen's JSON entry."""
+
+
+def _parse_document(path: Path, entry: np.ndarray) -> dict:
+    """The JSON entry, parsed with bounded depth and size, with format and parts checked."""
+    document = load_json(f"npgen checkpoint {path}: member {_META_KEY!r}", str(entry))
+    if not isinstance(document, dict) or document.get("format") != CHECKPOINT_FORMAT or \
+            document.get("version") != CHECKPOINT_VERSION:
+        found = document if not isinstance(document, dict) else \
+            f"format {document.get('format')!r} version {document.get('version')!r}"
+        raise ValueError(f"npgen checkpoint {path}: {found}; this npgen reads "
+                         f"{CHECKPOINT_FORMAT!r} version {CHECKPOINT_VERSION}")
+    missing = [part for part in (*_PARTS, "epoch") if part not in document]
+    if missing:
+        raise ValueError(f"npgen checkpoint {path}: its JSON entry lacks {missing}")
+    epoch = document["epoch"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"npgen checkpoint {path}: member {_META_KEY!r}: epoch must be an "
+                         f"int >= 0; got {epoch!r}")
+    return document
+
+
+def _check_model_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Model members are finite floats (the int64 batch counter of batch norm aside)."""
+    for key, array in arrays.items():
+        if not key.startswith("model/"):
+            continue
+        if key.rsplit("/", 1)[-1].rsplit(".", 1)[-1] == "num_batches_tracked":
+            wanted, ok = "an integer", array.dtype.kind in "iu"
+        else:
+            wanted, ok = "a float32 or float64", array.dtype.name in ("float32", "float64")
+        if not ok:
+            raise ValueError(f"npgen checkpoint {path}: member {key!r} is {array.dtype}; "
+                             f"expected {wanted} array (no silent casts)")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"npgen checkpoint {path}: member {key!r} holds NaN or inf "
+                             "weights; refusing to use them")
+
+
+def load_checkpoint(path: str | Path, parts=_PARTS) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Parameters
+    ----------
+    path : str or Path
+    parts : tuple of str
+        Which of ``"model", "optim", "rng", "extra", "config"`` to read the
+        arrays of (default all); the others come back as empty dicts, their
+        arrays are never read (e.g. ``("model", "extra", "config")`` to sample).
 
     Raises
     ------
@@ -256,24 +372,19 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         No file at ``path``.
     ValueError
         The file is not a readable ``.npz`` (e.g. truncated), is not an npgen
-        checkpoint, has an unknown version, or misses a referenced array.
+        checkpoint, has an unknown version, misses a referenced array, holds
+        members its JSON entry does not reference, a member whose header does
+        not match its size, a negative epoch, or model weights that are not
+        finite floats. Every message names the file and, where one is to
+        blame, the member.
     """
     path = Path(path)
-    members = _read_members(path)
-    if _META_KEY not in members:
-        raise ValueError(f"npgen checkpoint {path}: no {_META_KEY!r} entry; not an npgen "
-                         "checkpoint")
-    try:
-        document = json.loads(str(members.pop(_META_KEY)))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"npgen checkpoint {path}: its JSON entry is corrupted: {exc}") from exc
-    if document.get("format") != CHECKPOINT_FORMAT or \
-            document.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(f"npgen checkpoint {path}: format {document.get('format')!r} "
-                         f"version {document.get('version')!r}; this npgen reads "
-                         f"{CHECKPOINT_FORMAT!r} version {CHECKPOINT_VERSION}")
-    parts = {key: _join(document[key], members, path)
-             for key in ("model", "optim", "rng", "extra", "config")}
-    return Checkpoint(model_state=parts["model"], optimizer_state=parts["optim"],
-                      rng_state=parts["rng"], epoch=int(document["epoch"]),
-                      config=parts["config"], extra=parts["extra"], path=path)
+    unknown = [part for part in parts if part not in _PARTS]
+    if unknown:
+        raise ValueError(f"load_checkpoint: unknown parts {unknown}; expected some of {_PARTS}")
+    document, arrays = _read_archive(path, tuple(parts))
+    _check_model_arrays(path, arrays)
+    trees = {key: _join(document[key], arrays, path) if key in parts else {} for key in _PARTS}
+    return Checkpoint(model_state=trees["model"], optimizer_state=trees["optim"],
+                      rng_state=trees["rng"], epoch=document["epoch"],
+                      config=trees["config"], extra=trees["extra"], path=path)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import array_api_compat
 
+from npgen._gradcheck_checks import as_output, check_float_input, check_vjp_arguments, scalar
 from npgen.backend import RNG, asarray, backend_of, dtype_name, to_numpy
 
 __all__ = [
@@ -149,9 +150,9 @@ def _numerical_gradient_host(f: Callable, x, eps: float):
     for j in range(flat.shape[0]):
         original = xp.asarray(flat[j], copy=True)  # a copy: torch indexing returns a view
         flat[j] = original + eps
-        f_plus = float(f(xp.reshape(flat, shape)))
+        f_plus = scalar("numerical_gradient", f(xp.reshape(flat, shape)))
         flat[j] = original - eps
-        f_minus = float(f(xp.reshape(flat, shape)))
+        f_minus = scalar("numerical_gradient", f(xp.reshape(flat, shape)))
         flat[j] = original
         grad[j] = (f_plus - f_minus) / (2.0 * eps)
     return to_numpy(grad).reshape(shape)  # a list of floats becomes a float64 host array
@@ -173,20 +174,20 @@ def numerical_gradient(f: Callable, x, eps: float = DEFAULT_EPS):
     -------
     array, x's shape, float64, in x's namespace and on x's device.
     """
+    where = "numerical_gradient"
     _check_eps(eps)
+    check_float_input(where, x, "x")
+    if not callable(f):
+        raise TypeError(f"{where}: f must be a callable f(x) -> scalar; got {type(f).__name__}")
     x64 = _float64_copy(x)
     value = f(x64)
     if hasattr(value, "dtype") and dtype_name(value.dtype) != "float64":
         raise TypeError(
-            f"numerical_gradient: f returned {dtype_name(value.dtype)} for a float64 input; "
+            f"{where}: f returned {dtype_name(value.dtype)} for a float64 input; "
             "central differences need f to compute in float64"
         )
+    scalar(where, value)
     return asarray(_numerical_gradient_host(f, x64, eps), backend=backend_of(x64))
-
-
-# ----------------------------------------------------------------------------
-# Comparing analytic and numeric gradients
-# ----------------------------------------------------------------------------
 
 
 def _tolerances(rtol, atol, eps):
@@ -322,13 +323,14 @@ def check_vjp(
         Raise :class:`GradcheckError` on failure (default) or return the report.
     """
     rtol, atol = _tolerances(rtol, atol, eps)
+    check_vjp_arguments(f, vjp, inputs, wrt)
     names = list(names) if names is not None else [f"x{i}" for i in range(len(inputs))]
     inputs, f, vjp, notes = _through_host(inputs, f, vjp)
     if any(_is_float(x) and dtype_name(x.dtype) == "float32" for x in inputs):
         notes.append("float32 inputs were checked on float64 copies")
     inputs = [_float64_copy(x) if _is_float(x) else x for x in inputs]
 
-    y = f(*inputs)
+    y = as_output(f(*inputs), inputs)
     if dtype_name(y.dtype) != "float64":
         raise TypeError(
             f"check_vjp: f returned {dtype_name(y.dtype)} for float64 inputs; central "
@@ -355,7 +357,7 @@ def check_vjp(
         def projected(xi, i=i):
             args = list(inputs)
             args[i] = xi
-            return xp.sum(f(*args) * r)
+            return xp.sum(as_output(f(*args), args) * r)
 
         numeric = _numerical_gradient_host(projected, x, eps)
         checks.append(_compare(names[i], grads[i], numeric, rtol, atol))
@@ -391,6 +393,12 @@ def check_module(
     to the parameter gradients (two backwards give twice the gradient).
     """
     rtol, atol = _tolerances(rtol, atol, eps)
+    if not all(callable(getattr(module, m, None)) for m in ("backward", "parameters",
+                                                            "gradients", "state_dict")):
+        raise TypeError(f"check_module: module must be an npgen Module (with forward, backward, "
+                        f"parameters, gradients); got {type(module).__name__}: for a function "
+                        "and its VJP use check_vjp")
+    check_float_input("check_module", x, "x")
     label = type(module).__name__
     params = module.parameters()
     for key, p in params.items():

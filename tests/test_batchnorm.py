@@ -230,3 +230,26 @@ def test_batchnorm_float32_stays_float32(backend, shape, data):
     for a in (y, dx, *layer.parameters().values(), *layer.gradients().values(),
               layer.buffers()["running_var"]):
         assert npgen.backend.dtype_name(a.dtype) == "float32"
+
+
+@given(value=st.sampled_from([1e30, -3.3e30, 7.77e20, 1e5, -123456.789, 0.1]),
+       batch=st.integers(2, 9), dtype=st.sampled_from(["float32", "float64"]))
+def test_constant_input_far_from_zero_normalizes_to_exactly_zero(backend, value, batch, dtype):
+    """Two-pass centring: y = beta, running_var moves towards 0 and dx = gamma/sqrt(eps) times
+    the centred dy, even at 1e30 where a one-pass mean leaves ulp noise that normalizes to +-1."""
+    host = np.full((batch, 2), value, dtype=dtype)
+    x = npgen.asarray(host, dtype=dtype)
+    ones = npgen.asarray(np.ones(2), dtype=dtype)
+    beta = npgen.asarray(np.array([0.5, -2.0]), dtype=dtype)
+    zeros = npgen.asarray(np.zeros(2), dtype=dtype)
+    y, cache, mean, var = batchnorm_forward(x, ones, beta, zeros, ones, training=True,
+                                            eps=EPS)
+    np.testing.assert_array_equal(npgen.to_numpy(y), np.broadcast_to([0.5, -2.0], (batch, 2)))
+    np.testing.assert_allclose(npgen.to_numpy(var), 0.9, rtol=1e-6)
+    np.testing.assert_allclose(npgen.to_numpy(mean), 0.1 * np.float64(host[0, 0]), rtol=1e-6)
+    dy_host = np.random.default_rng(batch).normal(size=(batch, 2))
+    dx = batchnorm_backward(npgen.asarray(dy_host, dtype=dtype), cache)[0]
+    expected = (dy_host - dy_host.mean(axis=0)) / np.sqrt(np.float64(EPS))
+    # float32: dx ~ dy / sqrt(eps) ~ 300 |dy|, a few float32 roundings of that size
+    np.testing.assert_allclose(npgen.to_numpy(dx), expected, rtol=1e-4 if dtype == "float32"
+                               else 1e-9, atol=1e-3 if dtype == "float32" else 1e-9)

@@ -185,3 +185,96 @@ def test_bad_contents_are_refused(tmp_path):
     with pytest.raises(TypeError, match="config"):
         save_checkpoint(tmp_path / "a.npz", **{**base, "config": {"w": np.ones(2)}})
     assert not (tmp_path / "a.npz").exists()
+
+
+# --- reading cannot be abused: members are checked before they are read -------------------
+
+
+def _rewrite(path, replace=None, add=None, compress=None):
+    """Copy the .npz at ``path`` member by member, replacing/adding members (raw bytes)."""
+    replace, add, compress = replace or {}, add or {}, compress or set()
+    with zipfile.ZipFile(path) as archive:
+        members = {i.filename: archive.read(i) for i in archive.infolist()}
+    members.update(replace)
+    members.update(add)
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            kind = zipfile.ZIP_DEFLATED if name in compress else zipfile.ZIP_STORED
+            archive.writestr(name, data, compress_type=kind)
+    return path
+
+
+def _npy_bytes(array):
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _simple(tmp_path, name="c.npz", **changes):
+    parts = dict(model_state={"model": {"weight": np.ones((2, 3), dtype=np.float32)}},
+                 optimizer_state={"adam": {"exp_avg": np.zeros((2, 3), dtype=np.float32)}},
+                 rng_state={}, epoch=1, config={})
+    return save_checkpoint(tmp_path / name, **{**parts, **changes})
+
+
+def test_a_member_larger_than_it_holds_is_refused_before_reading(tmp_path):
+    """A header that declares 4 GiB in a tiny member is refused without allocating it."""
+    path = _simple(tmp_path)
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "<f4", "fortran_order": False, "shape": (2**30,)})
+    huge = buffer.getvalue() + bytes(24)  # declares 4 GiB, holds 24 bytes
+    _rewrite(path, replace={"model/model/weight.npy": huge})
+    with pytest.raises(ValueError, match=r"c\.npz.*member 'model/model/weight'.*declares"):
+        load_checkpoint(path)
+
+
+def test_compressed_and_unexpected_members_are_refused(tmp_path):
+    path = _simple(tmp_path, "zipped.npz")
+    _rewrite(path, compress={"model/model/weight.npy"})
+    with pytest.raises(ValueError, match=r"zipped\.npz.*'model/model/weight'.*compressed"):
+        load_checkpoint(path)
+    path = _simple(tmp_path, "extra.npz")
+    _rewrite(path, add={"payload.npy": _npy_bytes(np.zeros(10))})
+    with pytest.raises(ValueError, match=r"extra\.npz.*unexpected members \['payload.npy'\]"):
+        load_checkpoint(path)
+
+
+def test_only_the_requested_parts_are_read(tmp_path):
+    path = _simple(tmp_path)
+    _rewrite(path, replace={"optim/adam/exp_avg.npy": b"\x93NUMPY garbage"})
+    loaded = load_checkpoint(path, parts=("model", "config", "extra"))
+    assert loaded.optimizer_state == {} and loaded.model_state["model"]["weight"].shape == (2, 3)
+    with pytest.raises(ValueError, match="'optim/adam/exp_avg'"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(epoch=-2), "epoch must be an int >= 0; got -2"),
+    (dict(model_state={"model": {"weight": np.ones((2, 3), dtype=np.int64)}}),
+     "member 'model/model/weight' is int64"),
+    (dict(model_state={"model": {"weight": np.full((2, 3), np.nan, dtype=np.float32)}}),
+     "member 'model/model/weight' holds NaN or inf"),
+], ids=["negative epoch", "int64 weights", "NaN weights"])
+def test_bad_checkpoint_contents_name_the_file_and_member(tmp_path, change, message):
+    path = _simple(tmp_path, "bad.npz", **change)
+    with pytest.raises(ValueError, match=r"bad\.npz") as caught:
+        load_checkpoint(path)
+    assert message in str(caught.value)
+
+
+def test_deeply_nested_json_is_refused(tmp_path):
+    path = _simple(tmp_path, "deep.npz")
+    deep = "[" * 100_000 + "]" * 100_000
+    _rewrite(path, replace={"__npgen_checkpoint__.npy": _npy_bytes(np.array(deep))})
+    with pytest.raises(ValueError, match=r"deep\.npz: member '__npgen_checkpoint__'.*nested"):
+        load_checkpoint(path)
+    from npgen.verify.reference_files import load_manifest
+
+    (tmp_path / "manifest.json").write_text('{"a": ' + deep + "}")
+    with pytest.raises(ValueError, match="load_manifest .*manifest.json.*nested"):
+        load_manifest(tmp_path / "manifest.json")

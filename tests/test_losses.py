@@ -334,3 +334,18 @@ def test_mixed_libraries_and_devices_are_refused():
         mse(a, on_device1)
     with pytest.raises(TypeError, match="bce_with_logits: target is on .*device1"):
         bce_with_logits(on_cpu, on_device1)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_bce_with_logits_at_infinity_is_the_limit_never_nan(backend, dtype):
+    """Outside the contract (finite logits): the limits, where torch gives NaN for 4 of 6."""
+    logits = on_backend([np.inf, np.inf, np.inf, -np.inf, -np.inf, -np.inf, 3.0], dtype)
+    target = on_backend([0.0, 0.5, 1.0, 0.0, 0.5, 1.0, 1.0], dtype)
+    finite_loss, finite_grad = bce_with_logits(logits[6:], target[6:], reduction="sum")
+    loss, grad = bce_with_logits(logits, target, reduction="sum")
+    assert float(loss) == np.inf
+    parts = [float(bce_with_logits(logits[i:i + 1], target[i:i + 1], reduction="sum")[0])
+             for i in range(6)]
+    assert parts == [np.inf, np.inf, 0.0, 0.0, np.inf, np.inf]
+    expected = [1.0, 0.5, 0.0, 0.0, -0.5, -1.0, float(host(finite_grad)[0])]
+    np.testing.assert_array_equal(host(grad), np.array(expected, dtype=dtype))

@@ -133,3 +133,23 @@ def test_linear_warmup_matches_torch(start_factor):
                                                     total_iters=10), 0.2, 20)
     got = np.array([linear_warmup(t, 0.2, 10, start_factor=start_factor) for t in range(20)])
     np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+@pytest.mark.parametrize("cls", [Adam, AdamW], ids=["Adam", "AdamW"])
+@pytest.mark.parametrize("g", [1e19, 2e19, 1e20, 6e20, 1e21])
+def test_adam_float32_huge_gradient_moves_as_torch(backend, cls, g):
+    """(1 - beta2) * g is formed before it meets g again, as torch does: for |g| up to ~6e20
+    g * g would overflow float32 and freeze the parameter, where torch moves it (to 0.9)."""
+    torch_cls = getattr(torch.optim, cls.__name__)
+    weight = torch.ones(3, dtype=torch.float32, requires_grad=True)
+    reference = torch_cls([weight], lr=0.1)
+    grad = np.array([g, -g, 1.0], dtype=np.float32)
+    params = {"w": npgen.asarray(np.ones(3), dtype="float32")}
+    opt = cls(params, lr=0.1)
+    for _ in range(3):
+        weight.grad = torch.tensor(grad)
+        reference.step()
+        with np.errstate(over="ignore"):  # beyond ~6e20 torch overflows too (weight stays 1)
+            opt.step({"w": npgen.asarray(grad, dtype="float32")})
+    np.testing.assert_allclose(npgen.to_numpy(params["w"]), weight.detach().numpy(),
+                               rtol=2e-7, atol=0)

@@ -45,6 +45,14 @@ class Dataset:
     modes: np.ndarray | None = None
     mode_std: float | None = None
 
+    def __post_init__(self):
+        for split in ("train", "test"):  # an empty split would train on / report NaN
+            values = getattr(self, split)
+            if values.ndim < 2 or 0 in values.shape:
+                raise ValueError(f"npgen data set {self.name!r}: the {split} split must hold at "
+                                 f"least one example of non-zero size; got shape "
+                                 f"{tuple(values.shape)}")
+
     @property
     def feature_shape(self) -> tuple[int, ...]:
         """Shape of one example: ``(C, H, W)`` or ``(2,)``."""

@@ -112,6 +112,9 @@ def _read_split(folder: Path, split: str, name: str) -> tuple[np.ndarray, np.nda
                 f"npgen data set {name!r}: {path} should be unsigned bytes with magic number "
                 f"{magic:#010x}; got {values.dtype} of shape {values.shape}"
             )
+    if images.ndim != 3 or 0 in images.shape:
+        raise ValueError(f"npgen data set {name!r}: {image_path} holds no images (shape "
+                         f"{images.shape}); expected (N, H, W) with N, H, W >= 1")
     if images.shape[0] != labels.shape[0]:
         raise ValueError(
             f"npgen data set {name!r}: {image_path} holds {images.shape[0]} images but "

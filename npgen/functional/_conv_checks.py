@@ -44,6 +44,9 @@ def check_operands(where, x, weight, bias, weight_layout, in_axis, out_axis):
 
 def _check_batched(where, x):
     if x.ndim == 4:
+        if 0 in tuple(x.shape[1:]):  # as torch; an empty batch (N = 0) passes through
+            raise ValueError(f"{where}: expected an input (N, C, H, W) with C, H, W >= 1; "
+                             f"got shape {tuple(x.shape)}")
         return
     hint = ("; an unbatched (C, H, W) input is not accepted: add the batch axis with "
             "x[None, ...]") if x.ndim == 3 else ""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from npgen._validation import check_float, check_like, check_same_shape, namespace
+from npgen._validation import check_float, check_like, check_real, check_same_shape, namespace
 
 __all__ = [
     "LeakyReLUCache",
@@ -101,6 +101,7 @@ class LeakyReLUCache(NamedTuple):
 def leaky_relu_forward(x, negative_slope: float = 0.01):
     """y = x if x > 0 else negative_slope * x; returns ``(y, LeakyReLUCache)``."""
     xp = check_float("leaky_relu_forward", x)
+    negative_slope = check_real("leaky_relu_forward", negative_slope, "negative_slope")
     positive = x > 0
     y = xp.where(positive, x, negative_slope * x)
     return y, LeakyReLUCache(positive=positive, negative_slope=float(negative_slope))

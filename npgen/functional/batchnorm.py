@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from npgen._validation import check_float, check_like, namespace
+from npgen._validation import check_forward_operands, check_like, namespace
 
 __all__ = ["BatchNormCache", "batchnorm_backward", "batchnorm_forward"]
 
@@ -42,11 +42,24 @@ def _per_channel(v, ndim: int, xp):
     return xp.reshape(v, (1, v.shape[0]) + (1,) * (ndim - 2))  # (1, C, 1, ...)
 
 
+def _centre(x, axes, xp):
+    """Per-channel mean and x - mean in two passes: (C,) and (N, C, *S).
+
+    The first mean is off by a few ulps of |x| when |x| is large (its sum
+    rounds); a second pass over the already centred values removes that
+    residual, so constant input far from zero centres to exactly 0 instead of
+    leaving ulp-sized noise that the variance would then blow up to +-1.
+    """
+    first = xp.mean(x, axis=axes)  # (C,)
+    shifted = x - _per_channel(first, x.ndim, xp)  # (N, C, *S)
+    residual = xp.mean(shifted, axis=axes)  # (C,), ~ ulp(|x|): the first pass's rounding
+    return first + residual, shifted - _per_channel(residual, x.ndim, xp)
+
+
 def _check_inputs(x, weight, bias, running_mean, running_var, training):
     where = "batchnorm_forward"
-    arrays = [a for a in (x, weight, bias, running_mean, running_var) if a is not None]
-    namespace(where, *arrays)
-    check_float(where, x)
+    check_forward_operands(where, x, weight, bias, running_mean, running_var,
+                           names=("weight", "bias", "running_mean", "running_var"))
     if x.ndim < 2:
         raise ValueError(f"{where}: expected input (N, C, *S) with 2 to 4 axes; "
                          f"got shape {tuple(x.shape)}")
@@ -102,8 +115,7 @@ def batchnorm_forward(x, weight, bias, running_mean, running_var, training: bool
     new_mean, new_var = running_mean, running_var
     if training:
         count = math.prod(x.shape) // x.shape[1]  # M values per channel
-        mean = xp.mean(x, axis=axes)  # (C,)
-        centered = x - _per_channel(mean, ndim, xp)  # (N, C, *S), reused for var and xhat
+        mean, centered = _centre(x, axes, xp)  # (C,), (N, C, *S) reused for var and xhat
         var = xp.mean(centered * centered, axis=axes)  # (C,) biased: divides by M
         if running_mean is not None:
             unbiased = var * (count / (count - 1))

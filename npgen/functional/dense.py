@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from npgen._validation import check_float, check_like, check_rank, namespace
+from npgen._validation import check_forward_operands, check_like, check_rank, namespace
 
 __all__ = ["DenseCache", "dense_backward", "dense_double_backward", "dense_forward"]
 
@@ -45,9 +45,7 @@ def dense_forward(x, weight, bias=None):
     y[..., o] = sum_i x[..., i] W[o, i] + b[o]. Same layout as ``torch.nn.Linear``.
     """
     where = "dense_forward"
-    arrays = (x, weight) if bias is None else (x, weight, bias)
-    xp = namespace(where, *arrays)
-    check_float(where, x)
+    xp = check_forward_operands(where, x, weight, bias, names=("weight", "bias"))
     if x.ndim < 1:
         raise ValueError(f"{where}: expected an input (*, C_in) with at least 1 axis; "
                          "got a 0-d array")
@@ -61,6 +59,11 @@ def dense_forward(x, weight, bias=None):
         raise ValueError(
             f"{where}: bias must have shape ({weight.shape[0]},); got {tuple(bias.shape)}"
         )
+    return affine_forward(xp, x, weight, bias)
+
+
+def affine_forward(xp, x, weight, bias):
+    """The math of :func:`dense_forward` without its checks (callers that checked already)."""
     leading = tuple(x.shape[:-1])
     x_rows = xp.reshape(x, (math.prod(leading), weight.shape[1]))  # (M, C_in)
     y = x_rows @ weight.mT  # (M, C_out)

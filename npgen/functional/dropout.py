@@ -61,4 +61,5 @@ def dropout_backward(dy, cache: DropoutCache):
     """dx = dy * keep / (1 - p)."""
     namespace("dropout_backward", dy, cache.scaled_mask)
     check_same_shape("dropout_backward", dy, cache.scaled_mask, "dy", "the forward input")
+    check_like("dropout_backward", dy, cache.scaled_mask, "dy", "forward input")  # no promotion
     return dy * cache.scaled_mask

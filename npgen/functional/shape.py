@@ -13,6 +13,7 @@ from npgen._validation import check_float, namespace
 
 __all__ = [
     "FlattenCache",
+    "check_unflatten_sizes",
     "UnflattenCache",
     "flatten_backward",
     "flatten_double_backward",
@@ -90,14 +91,23 @@ class UnflattenCache(NamedTuple):
     output_shape: tuple
 
 
-def _unflatten_sizes(where: str, sizes, extent: int) -> tuple:
-    """Resolve a single -1 in ``sizes`` and check that the product equals ``extent``."""
+def check_unflatten_sizes(where: str, sizes) -> tuple:
+    """``sizes`` as a non-empty tuple of ints >= 0 with at most one -1, or a clear error."""
+    if not isinstance(sizes, (tuple, list)):
+        raise TypeError(f"{where}: sizes must be a tuple of ints, e.g. (C, H, W); "
+                        f"got {sizes!r}")
     sizes = tuple(sizes)
     valid = all(isinstance(s, int) and not isinstance(s, bool) and (s >= 0 or s == -1)
                 for s in sizes)
     if not sizes or not valid or sizes.count(-1) > 1:
         raise ValueError(f"{where}: sizes must be a non-empty tuple of non-negative ints with at "
                          f"most one -1; got {sizes!r}")
+    return sizes
+
+
+def _unflatten_sizes(where: str, sizes, extent: int) -> tuple:
+    """Resolve a single -1 in ``sizes`` and check that the product equals ``extent``."""
+    sizes = check_unflatten_sizes(where, sizes)
     known = math.prod(s for s in sizes if s != -1)
     if -1 in sizes and known > 0 and extent % known == 0:
         sizes = tuple(extent // known if s == -1 else s for s in sizes)

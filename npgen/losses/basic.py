@@ -55,6 +55,8 @@ def bce_with_logits(logits, target, reduction: str = "mean"):
     ----------
     logits : array, any shape
         Unnormalized log-odds l; any finite value (e.g. +-1e4) gives a finite loss.
+        At l = +-inf the loss is its limit (0 if the target agrees, else inf),
+        never NaN (torch gives NaN there), and the gradient is 1 - t or -t.
     target : array, logits' shape, same library/device/dtype
         Probabilities t in [0, 1] (hard labels or soft targets).
     reduction : {"mean", "sum"}
@@ -76,6 +78,21 @@ def bce_with_logits(logits, target, reduction: str = "mean"):
     where = "bce_with_logits"
     xp = check_pair(where, logits, target, "logits", "target")
     check_reduction(where, reduction, logits)
-    elementwise, dlogits = bce_terms(xp, logits, target)
+    huge = float(xp.finfo(logits.dtype).max)
+    # +-inf -> +-max: sigmoid is then exactly 1 or 0, so dlogits is its limit (1 - t or -t)
+    elementwise, dlogits = bce_terms(xp, xp.clip(logits, -huge, huge), target)
+    elementwise = _limit_at_infinity(xp, elementwise, logits, target)
     loss, scale = _reduce(xp, elementwise, reduction)
     return loss, scale * dlogits
+
+
+def _limit_at_infinity(xp, elementwise, logits, target):
+    """At l = +-inf the loss is its limit, never the NaN of inf - inf or inf * 0.
+
+    The limit is 0 where the target agrees (t = 1 at +inf, t = 0 at -inf) and
+    +inf otherwise. torch returns NaN for four of these six cases (it is
+    outside npgen's contract of finite logits; docs/objectives/elbo.md covers it).
+    """
+    agrees = xp.where(logits > 0, target == 1.0, target == 0.0)
+    limit = xp.where(agrees, xp.zeros_like(elementwise), xp.full_like(elementwise, math.inf))
+    return xp.where(xp.isinf(logits), limit, elementwise)

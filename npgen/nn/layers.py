@@ -11,13 +11,20 @@ of ``torch.nn``.
 from __future__ import annotations
 
 from npgen import init
-from npgen._validation import check_axis, check_float, check_like, check_positive_int
-from npgen.backend import backend_of
+from npgen._validation import (
+    check_axis,
+    check_float,
+    check_like,
+    check_positive_int,
+    check_real,
+)
+from npgen.backend import backend_of, namespace_of
 from npgen.functional import activations as act
 from npgen.functional.batchnorm import batchnorm_backward, batchnorm_forward
-from npgen.functional.dense import dense_backward, dense_double_backward, dense_forward
+from npgen.functional.dense import affine_forward, dense_backward, dense_double_backward
 from npgen.functional.dropout import check_dropout_probability, dropout_backward, dropout_forward
 from npgen.functional.shape import (
+    check_unflatten_sizes,
     flatten_backward,
     flatten_double_backward,
     flatten_forward,
@@ -85,7 +92,8 @@ class Dense(Module):
             raise ValueError(f"{where}: expected an input (*, {self.in_features}) with at "
                              "least 1 axis; got a 0-d array")
         check_axis(where, x, x.ndim - 1, self.in_features, "features")
-        y, self._cache = dense_forward(x, weight, self._parameters.get("bias"))
+        # checked above (and the bias is the layer's own): the math without dense_forward's checks
+        y, self._cache = affine_forward(namespace_of(x), x, weight, self._parameters.get("bias"))
         return y
 
     def backward(self, dy):
@@ -123,7 +131,7 @@ class _BatchNorm(Module):
         if momentum is not None and (isinstance(momentum, bool)
                                      or not isinstance(momentum, (int, float))):
             raise TypeError(f"{name}: momentum must be a float or None; got {momentum!r}")
-        self.eps, self.momentum = float(eps), momentum
+        self.eps, self.momentum = check_real(name, eps, "eps", minimum=0.0), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         dtype = check_parameter_dtype(name, dtype)
         rng = make_rng(name, rng, seed)
@@ -267,7 +275,7 @@ class LeakyReLU(_Elementwise):
 
     def __init__(self, negative_slope: float = 0.01, *, dtype=None, rng=None, seed=None):
         super().__init__(dtype=dtype, rng=rng, seed=seed)
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = check_real("LeakyReLU", negative_slope, "negative_slope")
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -393,7 +401,7 @@ class Unflatten(Module):
     def __init__(self, dim: int, sizes, *, dtype=None, rng=None, seed=None):
         super().__init__()
         check_construction_options("Unflatten", dtype, rng, seed)
-        self.dim, self.sizes = dim, tuple(sizes)
+        self.dim, self.sizes = dim, check_unflatten_sizes("Unflatten", sizes)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.sizes}"

@@ -18,10 +18,12 @@ child modules and expose their arrays under dotted PyTorch-style keys (``0.weigh
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import array_api_compat
 
+from npgen._validation import check_seed
 from npgen.backend import RNG, asarray, backend_of, dtype_name, to_numpy
 
 
@@ -35,7 +37,16 @@ class Module:
         self._children: dict = {}
         self._cache = None
         self._dy = None  # the upstream gradient of the last backward, for double_backward
+        self._output = None  # (array type, dtype, device) of the last forward's output
         self.training = True
+
+    def __init_subclass__(cls, **kwargs):
+        """Guard every subclass's forward and backward (see :func:`_guard_forward`)."""
+        super().__init_subclass__(**kwargs)
+        for name, guard in (("forward", _guard_forward), ("backward", _guard_backward)):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_npgen_guarded", False):
+                setattr(cls, name, guard(method))
 
     # Computation -------------------------------------------------------------
     def __call__(self, x):
@@ -74,6 +85,12 @@ class Module:
 
     def _name(self) -> str:
         return type(self).__name__
+
+    def _forget_forward(self) -> None:
+        """Drop the caches of this module and its descendants (after a failed forward)."""
+        self._cache = self._output = self._dy = None
+        for child in self._children.values():
+            child._forget_forward()
 
     # Parameters, gradients, buffers ------------------------------------------
     def _add_parameter(self, name: str, value) -> None:
@@ -148,7 +165,11 @@ class Module:
         """Copy arrays (NumPy or any supported library) into parameters and buffers in place.
 
         With ``strict``, missing and unexpected keys are errors; a shape
-        mismatch is always an error. Values are cast to each target's dtype.
+        mismatch is always an error. Float values are cast to each float
+        target's precision (float64 <-> float32); anything else that would
+        change kind (an int64 array into a float32 weight, strings, objects,
+        a float into the integer ``num_batches_tracked``) is a TypeError
+        naming the key.
         """
         targets = {**self._collect("_parameters"), **self._collect("_buffers")}
         where = f"{self._name()}.load_state_dict"
@@ -165,7 +186,7 @@ class Module:
         for key, value in state.items():
             if key not in targets:
                 continue
-            target, value = targets[key], to_numpy(value)  # lists and scalars too
+            target, value = targets[key], _host_value(where, key, value, targets[key])
             if tuple(value.shape) != tuple(target.shape):
                 raise ValueError(
                     f"{where}: {key!r} has shape {tuple(value.shape)}, the module expects "
@@ -182,6 +203,76 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+def _output_signature(y):
+    """(array type, dtype, device) of a forward output; None when it is not one array."""
+    if not (hasattr(y, "dtype") and hasattr(y, "shape")):
+        return None
+    return type(y), y.dtype, getattr(y, "device", None)
+
+
+def _guard_forward(method):
+    """A forward that remembers its output's signature, and forgets its caches if it fails.
+
+    A failed ``m(bad)`` after a good ``m(x)`` must not leave ``x``'s cache
+    behind: the next ``backward`` then says "backward called before forward"
+    instead of returning the gradient at the stale ``x``.
+    """
+    @functools.wraps(method)
+    def forward(self, *args, **kwargs):
+        try:
+            y = method(self, *args, **kwargs)
+        except BaseException:
+            self._forget_forward()
+            raise
+        self._output = _output_signature(y)
+        return y
+
+    forward._npgen_guarded = True
+    return forward
+
+
+def _guard_backward(method):
+    """A backward that refuses a dy of another dtype or device than the forward output.
+
+    No silent promotion: a float64 dy into a float32 layer is an error, never a
+    float64 (or int64) gradient. Arrays of another library fall through to the
+    layer's own checks, which name the mix of libraries.
+    """
+    @functools.wraps(method)
+    def backward(self, *args, **kwargs):
+        if self._output is not None and len(args) == 1 and not kwargs:
+            _check_upstream(f"{self._name()}.backward", args[0], self._output)
+        return method(self, *args, **kwargs)
+
+    backward._npgen_guarded = True
+    return backward
+
+
+def _check_upstream(where: str, dy, signature) -> None:
+    kind, dtype, device = signature
+    if type(dy) is not kind:
+        return
+    if dy.dtype != dtype:
+        raise TypeError(f"{where}: dy is {dtype_name(dy.dtype)} but the forward output is "
+                        f"{dtype_name(dtype)}; cast one of them explicitly")
+    if getattr(dy, "device", None) != device:
+        raise TypeError(f"{where}: dy is on {dy.device} but the forward output is on "
+                        f"{device}; move it with npgen.asarray")
+
+
+def _host_value(where: str, key: str, value, target):
+    """``value`` on the host, refused unless its kind (float / int) matches ``target``'s."""
+    try:
+        host = to_numpy(value)  # lists and scalars too
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{where}: {key!r} must be a numeric array; {exc}") from None
+    wanted = "f" if _load_dtype(target) is not None else "iu"
+    if host.dtype.kind not in wanted:
+        raise TypeError(f"{where}: {key!r} is a {host.dtype} array but the module holds "
+                        f"{dtype_name(target.dtype)}; no silent cast between kinds of data")
+    return host
 
 
 def _load_dtype(target):
@@ -285,6 +376,7 @@ def check_construction_options(where: str, dtype=None, rng=None, seed=None) -> N
     says); a module that creates no arrays only checks that they are valid.
     """
     check_parameter_dtype(where, dtype)
+    check_seed(where, seed)
     if rng is not None and seed is not None:
         raise ValueError(f"{where}: pass rng= or seed=, not both")
     if rng is not None and not isinstance(rng, RNG):

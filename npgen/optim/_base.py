@@ -56,6 +56,22 @@ def check_grad(where: str, param, grad, name: str = "") -> None:
         )
 
 
+def check_state(where: str, param, state, fields: tuple) -> None:
+    """The state's arrays (None allowed) must match ``param``: library, device, dtype, shape."""
+    if not hasattr(state, "_asdict"):
+        raise TypeError(f"{where}: state must be the NamedTuple returned by the init function; "
+                        f"got {type(state).__name__}")
+    for field in fields:
+        value = getattr(state, field, None)
+        if value is None:
+            continue
+        check_like(where, value, param, name=f"state.{field}", reference_name="parameter")
+        if tuple(value.shape) != tuple(param.shape):
+            raise ValueError(f"{where}: state.{field} has shape {tuple(value.shape)} but the "
+                             f"parameter has shape {tuple(param.shape)} (a state made for "
+                             "another parameter?)")
+
+
 def check_params(where: str, params) -> dict:
     """A non-empty mapping name -> float array (kept by reference: updates are in place)."""
     if not isinstance(params, Mapping):
@@ -104,7 +120,12 @@ def host_scalar(where: str, key: str, value, kind):
 
 def load_state_array(where: str, key: str, value, param):
     """Copy a saved state array onto ``param``'s backend, device and dtype (shape checked)."""
-    host = to_numpy(value)
+    try:
+        host = to_numpy(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{where}: {key!r} must be a float array; {exc}") from None
+    if host.dtype.kind != "f":
+        raise TypeError(f"{where}: {key!r} must be a float array; got dtype {host.dtype}")
     if tuple(host.shape) != tuple(param.shape):
         raise ValueError(
             f"{where}: {key!r} has shape {tuple(host.shape)} but its parameter has shape "
@@ -197,6 +218,9 @@ class Optimizer:
         another optimizer's state or mismatched shapes raise a ValueError.
         """
         where = self._where("load_state_dict")
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{where}: expected a dict from state_dict(); "
+                            f"got {type(state_dict).__name__}")
         saved = dict(state_dict)
         if "optimizer" in saved:
             kind = host_scalar(where, "optimizer", saved["optimizer"], str)

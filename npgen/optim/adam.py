@@ -11,9 +11,15 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import array_api_compat
-
-from npgen.optim._base import Optimizer, check_beta, check_flag, check_grad, check_nonnegative
+from npgen.backend import namespace_of
+from npgen.optim._base import (
+    Optimizer,
+    check_beta,
+    check_flag,
+    check_grad,
+    check_nonnegative,
+    check_state,
+)
 
 
 class AdamState(NamedTuple):
@@ -39,7 +45,7 @@ class AdamState(NamedTuple):
 
 def adam_init(param, *, amsgrad=False) -> AdamState:
     """Zero moments on ``param``'s namespace, device and dtype; t = 0."""
-    xp = array_api_compat.array_namespace(param)
+    xp = namespace_of(param)
     return AdamState(step=0, exp_avg=xp.zeros_like(param), exp_avg_sq=xp.zeros_like(param),
                      max_exp_avg_sq=xp.zeros_like(param) if amsgrad else None)
 
@@ -115,6 +121,7 @@ def adam_update(param, grad, state: AdamState, *, lr=1e-3, betas=(0.9, 0.999), e
     check_adam_hyper(where, lr, betas, eps, weight_decay, amsgrad)
     check_flag(where, "decoupled_weight_decay", decoupled_weight_decay)
     check_grad(where, param, grad)
+    check_state(where, param, state, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"))
     if amsgrad and state.max_exp_avg_sq is None:
         raise ValueError(f"{where}: amsgrad=True needs a state from adam_init(param, amsgrad=True)")
     return _adam_step(param, grad, state, lr, betas, eps, weight_decay, amsgrad,
@@ -123,7 +130,7 @@ def adam_update(param, grad, state: AdamState, *, lr=1e-3, betas=(0.9, 0.999), e
 
 def _adam_step(param, grad, state, lr, betas, eps, weight_decay, amsgrad, decoupled):
     """The update of :func:`adam_update` without input checks."""
-    xp = array_api_compat.array_namespace(param, grad)
+    xp = namespace_of(param, grad)
     beta1, beta2 = betas
     t = state.step + 1
     if weight_decay != 0:
@@ -132,7 +139,7 @@ def _adam_step(param, grad, state, lr, betas, eps, weight_decay, amsgrad, decoup
         else:
             grad = grad + weight_decay * param
     m = beta1 * state.exp_avg + (1 - beta1) * grad
-    v = beta2 * state.exp_avg_sq + (1 - beta2) * (grad * grad)
+    v = beta2 * state.exp_avg_sq + (1 - beta2) * grad * grad  # scaled before squaring, as torch
     v_max = xp.maximum(state.max_exp_avg_sq, v) if amsgrad else v
     step_size = lr / (1 - beta1**t)
     denom = xp.sqrt(v_max) / math.sqrt(1 - beta2**t) + eps
@@ -187,7 +194,7 @@ class Adam(Optimizer):
 
     def _update(self, param, grad, state):
         if self.amsgrad and state.max_exp_avg_sq is None:  # amsgrad switched on mid-run
-            xp = array_api_compat.array_namespace(param)
+            xp = namespace_of(param)
             state = state._replace(max_exp_avg_sq=xp.zeros_like(param))
         return _adam_step(param, grad, state, self.lr, self.betas, self.eps,
                           self.weight_decay, self.amsgrad, self._decoupled)

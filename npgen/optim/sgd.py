@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import array_api_compat
-
-from npgen.optim._base import Optimizer, check_flag, check_grad, check_nonnegative
+from npgen.backend import namespace_of
+from npgen.optim._base import (
+    Optimizer,
+    check_flag,
+    check_grad,
+    check_nonnegative,
+    check_state,
+)
 
 
 class SGDState(NamedTuple):
@@ -95,12 +100,13 @@ def sgd_update(param, grad, state: SGDState, *, lr, momentum=0.0, dampening=0.0,
     where = "sgd_update"
     check_sgd_hyper(where, lr, momentum, dampening, nesterov, weight_decay)
     check_grad(where, param, grad)
+    check_state(where, param, state, ("momentum_buffer",))
     return _sgd_step(param, grad, state, lr, momentum, dampening, nesterov, weight_decay)
 
 
 def _sgd_step(param, grad, state, lr, momentum, dampening, nesterov, weight_decay):
     """The update of :func:`sgd_update` without input checks."""
-    xp = array_api_compat.array_namespace(param, grad)
+    xp = namespace_of(param, grad)
     if weight_decay != 0:
         grad = grad + weight_decay * param
     buf = state.momentum_buffer

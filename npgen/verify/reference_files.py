@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from npgen._validation import load_json
 from npgen.verify.report import TOLERANCES, ArrayComparison, compare_arrays
 
 __all__ = ["FileComparison", "FolderComparison", "compare_files", "compare_folder",
@@ -32,7 +33,7 @@ def manifest_schema() -> dict:
 
 def load_manifest(path) -> dict:
     """Read and validate a ``manifest.json``; a ValueError names the first problem."""
-    manifest = json.loads(Path(path).read_text("utf-8"))
+    manifest = load_json(f"load_manifest {path}", Path(path).read_text("utf-8"))
     validate_manifest(manifest)
     return manifest
 
