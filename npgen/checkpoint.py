@@ -330,7 +330,7 @@ def _parse_document(path: Path, entry: np.ndarray) -> dict:
                          f"{CHECKPOINT_FORMAT!r} version {CHECKPOINT_VERSION}")
     missing = [part for part in (*_PARTS, "epoch") if part not in document]
     if missing:
-        raise ValueError(f"npgen checkpoint {path}: its JSON entry lacks {missing}")
+        raise ValueError(f"npgen checkpoint {path}: its metadata (the JSON entry) lacks {missing}")
     epoch = document["epoch"]
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
         raise ValueError(f"npgen checkpoint {path}: member {_META_KEY!r}: epoch must be an "
