@@ -88,3 +88,54 @@ def test_penalty_errors_are_clear(backend):
     for call, error, message in cases:
         with pytest.raises(error, match=message):
             call()
+
+
+# npgen.verify for someone's penalty code --------------------------------------------------
+
+
+def _their_gradient_penalty(grads, *, divide_safely=True, target=1.0, weight=10.0):
+    """A NumPy WGAN-GP penalty in VJP form; ``divide_safely=False`` is the 0/0 bug."""
+    n = grads.shape[0]
+    norms = np.sqrt((grads.reshape(n, -1) ** 2).sum(axis=1))
+
+    def forward(g):
+        return weight * np.mean((np.sqrt((g.reshape(n, -1) ** 2).sum(axis=1)) - target) ** 2)
+
+    def backward(dloss, g):
+        safe = np.where(norms > 0, norms, 1.0) if divide_safely else norms
+        scale = np.where(norms > 0, 1 - target / safe, 0.0) if divide_safely else 1 - target / safe
+        return dloss * (2 * weight / n) * scale.reshape(n, *[1] * (g.ndim - 1)) * g
+
+    return forward, backward
+
+
+def _verify_theirs(divide_safely):
+    def forward(g):
+        return _their_gradient_penalty(g, divide_safely=divide_safely)[0](g)
+
+    def backward(dloss, g):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _their_gradient_penalty(g, divide_safely=divide_safely)[1](dloss, g)
+
+    return npgen.verify.verify_gradient_penalty(forward, backward, max_examples=30,
+                                                raise_exception=False)
+
+
+def test_verify_gradient_penalty_passes_a_correct_one_and_catches_0_over_0():
+    assert _verify_theirs(divide_safely=True).ok
+    report = _verify_theirs(divide_safely=False)
+    assert not report.ok and report.config["zero_row"]  # shrunk to the all-zero example
+
+
+def test_verify_r1_penalty_catches_a_missing_half():
+    def forward(g, half=0.5):
+        return half * 10.0 * np.mean((g.reshape(g.shape[0], -1) ** 2).sum(axis=1))
+
+    def backward(dloss, g, factor=1.0):
+        return dloss * factor * 10.0 * g / g.shape[0]
+
+    assert npgen.verify.verify_r1_penalty(forward, backward, max_examples=20).ok
+    report = npgen.verify.verify_r1_penalty(lambda g: forward(g, 1.0),
+                                            lambda d, g: backward(d, g, 2.0), max_examples=20,
+                                            raise_exception=False)
+    assert not report.ok  # consistent forward and backward, but not R1's gamma/2: forward caught

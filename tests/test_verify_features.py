@@ -292,6 +292,10 @@ VERIFIER_OF = {  # op of npgen (gradcheck registry, optimizers) -> its verifier
     "SGD": "verify_optimizer_steps", "Adam": "verify_optimizer_steps",
     "AdamW": "verify_optimizer_steps", "sgd_update": "verify_sgd_step",
     "adam_update": "verify_adam_step", "clip_grad_norm": "verify_clip_grad_norm",
+    "gradient_penalty": "verify_gradient_penalty", "r1_penalty": "verify_r1_penalty",
+    **{f"{op}_double_backward": "verify_double_backward" for op in (
+        "dense", "conv2d", "conv_transpose2d", "relu", "leaky_relu", "sigmoid", "tanh",
+        "flatten", "unflatten")},
 }
 
 

@@ -22,9 +22,11 @@ __all__ = [
     "verify_gan_discriminator_loss",
     "verify_gan_generator_loss",
     "verify_gaussian_kl",
+    "verify_gradient_penalty",
     "verify_mse",
     "verify_negative_elbo",
     "verify_optimizer_steps",
+    "verify_r1_penalty",
     "verify_reparameterize",
     "verify_sgd_step",
     "verify_wasserstein_critic_loss",
@@ -127,6 +129,25 @@ def verify_wasserstein_generator_loss(forward, backward=None, **options) -> Veri
     """Verify the WGAN generator loss -mean(f): ``forward(fake_scores) -> loss``;
     ``backward(dloss, fake_scores) -> d_fake_scores``."""
     return verify_spec(_objectives.WASSERSTEIN_GENERATOR, forward, backward, **options)
+
+
+def verify_gradient_penalty(forward, backward=None, *, target: float = 1.0, weight: float = 10.0,
+                            **options) -> VerifyReport:
+    """Verify WGAN-GP's penalty ``weight * mean_n (||grads_n|| - target)^2``.
+
+    ``forward(grads) -> loss`` with grads (N, ...), the norm over each example's
+    non-batch axes, ``target`` and ``weight`` built into their function;
+    ``backward(dloss, grads) -> dgrads``. Some configurations hold an all-zero
+    example, where the gradient is 0 (as torch's norm gives), not NaN.
+    """
+    spec = _objectives.gradient_penalty_spec(target, weight)
+    return verify_spec(spec, forward, backward, **options)
+
+
+def verify_r1_penalty(forward, backward=None, *, gamma: float = 10.0, **options) -> VerifyReport:
+    """Verify R1's penalty ``gamma / 2 * mean_n ||grads_n||^2``: ``forward(grads) -> loss``,
+    ``backward(dloss, grads) -> dgrads`` (``gamma`` built into their function)."""
+    return verify_spec(_objectives.r1_penalty_spec(gamma), forward, backward, **options)
 
 
 # Optimizers --------------------------------------------------------------------------------

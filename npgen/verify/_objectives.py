@@ -17,7 +17,7 @@ from npgen.verify._runner import OpSpec
 
 __all__ = ["GAUSSIAN_KL", "NEGATIVE_ELBO", "REPARAMETERIZE", "WASSERSTEIN_CRITIC",
            "WASSERSTEIN_GENERATOR", "bce_spec", "gan_discriminator_spec", "gan_generator_spec",
-           "mse_spec"]
+           "gradient_penalty_spec", "mse_spec", "r1_penalty_spec"]
 
 REDUCTIONS = ("mean", "sum")
 
@@ -252,3 +252,39 @@ WASSERSTEIN_GENERATOR = _loss_spec(
     "wasserstein_generator_loss", ("fake_scores",), (), "loss", ("d_fake_scores",),
     _gan_configs, lambda config, rng: {"fake_scores": _logits(rng, config["fake_batch"], config)},
     _wasserstein_generator_reference)
+
+
+# Gradient penalties (on a critic's input gradient) -------------------------------------------
+
+
+def _penalty_configs():
+    """(N, ...) gradients; ``zero_row`` zeroes example 0, where ||g_0|| = 0 (no 0/0 allowed)."""
+    return st.fixed_dictionaries({"shape": nst.shapes(2, 4, 1, 4), "zero_row": st.booleans()})
+
+
+def _penalty_inputs(config, rng):
+    grads = rng.normal(0.0, 1.0, size=config["shape"])
+    if config["zero_row"]:
+        grads[0] = 0.0
+    return {"grads": grads}
+
+
+def gradient_penalty_spec(target: float = 1.0, weight: float = 10.0) -> OpSpec:
+    """WGAN-GP's weight * mean_n (||g_n|| - target)^2, with target and weight built into theirs."""
+
+    def reference(inputs, config, upstream):
+        return _named(("loss", "dgrads"), losses.gradient_penalty(inputs["grads"], target, weight))
+
+    return _loss_spec(f"gradient_penalty(target={target}, weight={weight})", ("grads",), (),
+                      "loss", ("dgrads",), _penalty_configs, _penalty_inputs, reference,
+                      op="gradient_penalty", target=target, weight=weight)
+
+
+def r1_penalty_spec(gamma: float) -> OpSpec:
+    """R1's gamma / 2 * mean_n ||g_n||^2, with gamma built into theirs."""
+
+    def reference(inputs, config, upstream):
+        return _named(("loss", "dgrads"), losses.r1_penalty(inputs["grads"], gamma))
+
+    return _loss_spec(f"r1_penalty(gamma={gamma})", ("grads",), (), "loss", ("dgrads",),
+                      _penalty_configs, _penalty_inputs, reference, op="r1_penalty", gamma=gamma)
