@@ -420,16 +420,19 @@ def get_cpu_workers() -> int:
 
 
 def batch_chunks(x, batch: int, rows_per_item: int) -> list:
-    """[(start, stop), ...] covering range(batch), about ``rows`` (default 512) GEMM rows each.
+    """[(start, stop), ...] covering range(batch): about 512 GEMM rows each, and at least one
+    chunk per worker (BLAS runs single-threaded inside them). ``rows`` if set explicitly.
 
     One chunk off NumPy unless ``rows`` was set explicitly (so tests reach every path).
     """
     rows = _CHUNKS["rows"]
-    if rows is None:
-        if not array_api_compat.is_numpy_array(x):
-            return [(0, batch)]
-        rows = 512
-    size = max(1, rows // max(rows_per_item, 1))
+    if rows is not None:
+        size = max(1, rows // max(rows_per_item, 1))
+    elif array_api_compat.is_numpy_array(x):
+        per_worker = -(-batch // get_cpu_workers())  # ceil
+        size = max(1, min(512 // max(rows_per_item, 1), per_worker))
+    else:
+        return [(0, batch)]
     return [(start, min(start + size, batch)) for start in range(0, batch, size)]
 
 
@@ -443,8 +446,8 @@ def run_chunks(x, function, chunks) -> list:
 
         _POOL.update(workers=workers, executor=concurrent.futures.ThreadPoolExecutor(workers),
                      blas=_blas_controller())
-    with _POOL["blas"].limit(limits=1, user_api="blas") if _POOL["blas"] else \
-            contextlib.nullcontext():
+    pinned = _POOL["blas"].limit(limits=1, user_api="blas") if _POOL["blas"] else None
+    with pinned or contextlib.nullcontext():
         return list(_POOL["executor"].map(lambda chunk: function(*chunk), chunks))
 
 

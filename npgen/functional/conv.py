@@ -36,6 +36,11 @@ slices whose reshape to (C*kh*kw, M) is free, the weight is a matrix by a free r
 the transposes between NCHW and channel-major move whole H x W planes. Inputs, outputs and
 weights keep torch's NCHW layouts; outputs are NCHW views of channel-major arrays, so the
 next layer's transpose to channel-major costs nothing.
+
+This im2col code is the definition. :func:`conv_path` sends kernel-4 stride-2 layers with
+more than 3 channels on both sides to a faster computation of the same numbers
+(space-to-depth + Winograd F(2x2, 2x2), :mod:`npgen.functional.conv_winograd`, with its own
+cache); ``set_conv_path("reference")`` or ``NPGEN_CONV_PATH=reference`` forces this one.
 """
 
 from __future__ import annotations
