@@ -23,7 +23,7 @@ dM = A dY A^T, dU = V^T dM, dW = G^T dU G, dV = dM U^T, dS = B dV B^T (an overla
 tiles), dx = depth-to-space(dS). That data path IS conv_transpose2d's forward, and conv2d's
 forward is conv_transpose2d's input gradient: the same six pieces with the roles swapped.
 
-Execution: the batch is cut into chunks of about 512 tile rows that run on
+Execution: the batch is cut into chunks of about 256 tile rows that run on
 :func:`npgen.backend.run_chunks` (threads on NumPy, one chunk elsewhere). Inside the op the
 layout is channels-last; outputs are NCHW views of NHWC arrays. Standard Array API calls only.
 """
