@@ -80,7 +80,7 @@ def use_conv_path(path: str):
 class WinogradConv2dCache(NamedTuple):
     """What :func:`conv2d_winograd_backward` reads."""
 
-    s2d: tuple  # per chunk: S (N_chunk, 2T_h + 1, 2T_w + 1, 4C_in)
+    tiles: tuple  # per chunk: V = B^T d B of the input, (9, P_chunk, 4C_in)
     chunks: tuple  # ((start, stop), ...) over the batch
     weight: Any  # (C_out, C_in, 4, 4)
     kernel: Any  # U (9, 4C_in, C_out)
@@ -116,15 +116,16 @@ def conv2d_winograd(x, weight, bias, padding, out_size):
 
     def forward_chunk(start, stop):
         s2d = _space_to_depth(x[start:stop, ...], padding, tiles)  # (N_c, 2T_h+1, 2T_w+1, 4C)
-        m = _input_transform(s2d, tiles) @ kernel  # (9, P_c, O)
+        v = _input_transform(s2d, tiles)  # (9, P_c, 4C)
+        m = v @ kernel  # (9, P_c, O)
         if bias is not None:
             m[4, ...] += bias  # the centre of M enters each of the 4 outputs of a tile once
         _output_transform(y, start, stop, m, tiles)
-        return s2d
+        return v
 
     chunks = batch_chunks(x, batch, tiles[0] * tiles[1])
-    s2d = run_chunks(x, forward_chunk, chunks)
-    cache = WinogradConv2dCache(tuple(s2d), tuple(chunks), weight, kernel, tuple(x.shape),
+    v = run_chunks(x, forward_chunk, chunks)
+    cache = WinogradConv2dCache(tuple(v), tuple(chunks), weight, kernel, tuple(x.shape),
                                 (batch, weight.shape[0], *out_size), padding, bias is not None)
     return _nchw(xp, y, out_size), cache
 
@@ -137,15 +138,15 @@ def conv2d_winograd_backward(dy, cache: WinogradConv2dCache):
     dy_grid = _even_grid(dy, tiles)  # (N, 2T_h, 2T_w, O)
     dx = _zeros_like_shape(dy, (batch, h, w, channels))  # (N, H, W, C)
 
-    def backward_chunk(index):
-        (start, stop), s2d = cache.chunks[index], cache.s2d[index]
-        dm = _output_transform_adjoint(dy_grid[start:stop, ...], tiles)  # (9, P_c, O)
-        ds2d = _input_transform_adjoint(dm @ cache.kernel.mT, tiles, s2d.shape[0])
-        _depth_to_space(dx, start, stop, ds2d, cache.padding)
-        return _input_transform(s2d, tiles).mT @ dm  # (9, 4C, O)
+    v_of = dict(zip(cache.chunks, cache.tiles))  # (start, stop) -> V of that chunk
 
-    indices = [(i, i + 1) for i in range(len(cache.chunks))]
-    dkernel = _sum(run_chunks(dy, lambda i, _: backward_chunk(i), indices))
+    def backward_chunk(start, stop):
+        dm = _output_transform_adjoint(dy_grid[start:stop, ...], tiles)  # (9, P_c, O)
+        ds2d = _input_transform_adjoint(dm @ cache.kernel.mT, tiles, stop - start)
+        _depth_to_space(dx, start, stop, ds2d, cache.padding)
+        return v_of[(start, stop)].mT @ dm  # (9, 4C, O)
+
+    dkernel = _sum(run_chunks(dy, backward_chunk, list(cache.chunks)))
     dweight = _kernel_transform_adjoint(dkernel, cache.weight.shape)  # (O, C, 4, 4)
     dbias = xp.sum(dy, axis=(0, 2, 3)) if cache.has_bias else None  # (O,)
     return xp.permute_dims(dx, (0, 3, 1, 2)), dweight, dbias  # dx (N, C, H, W)
