@@ -80,7 +80,7 @@ def use_conv_path(path: str):
 class WinogradConv2dCache(NamedTuple):
     """What :func:`conv2d_winograd_backward` reads."""
 
-    tiles: tuple  # per chunk: V = B^T d B of the input, (9, P_chunk, 4C_in)
+    transformed: tuple  # per chunk: V = B^T d B of the input, (9, P_chunk, 4C_in)
     chunks: tuple  # ((start, stop), ...) over the batch
     weight: Any  # (C_out, C_in, 4, 4)
     kernel: Any  # U (9, 4C_in, C_out)
@@ -138,7 +138,7 @@ def conv2d_winograd_backward(dy, cache: WinogradConv2dCache):
     dy_grid = _even_grid(dy, tiles)  # (N, 2T_h, 2T_w, O)
     dx = _zeros_like_shape(dy, (batch, h, w, channels))  # (N, H, W, C)
 
-    v_of = dict(zip(cache.chunks, cache.tiles))  # (start, stop) -> V of that chunk
+    v_of = dict(zip(cache.chunks, cache.transformed))  # (start, stop) -> V of that chunk
 
     def backward_chunk(start, stop):
         dm = _output_transform_adjoint(dy_grid[start:stop, ...], tiles)  # (9, P_c, O)
