@@ -26,9 +26,11 @@ from npgen.backend import (
     default_rng,
     get_backend,
     set_backend,
+    set_cpu_workers,
     to_numpy,
     use_backend,
 )
+from npgen.functional.conv import get_conv_path, set_conv_path, use_conv_path
 
 __version__ = "0.1.0"
 
@@ -51,10 +53,14 @@ __all__ = [
     "asarray",
     "default_rng",
     "get_backend",
+    "get_conv_path",
     "set_backend",
+    "set_conv_path",
+    "set_cpu_workers",
     "to_numpy",
     "use_backend",
     *SUBMODULES,
+    "use_conv_path",
 ]
 
 

@@ -222,6 +222,19 @@ def _conv_transpose2d(draw):
                  padding=g.padding, output_padding=g.output_padding, dilation=g.dilation)
 
 
+@st.composite
+def _fast_conv(draw, transposed):
+    """Geometries that take the Winograd path (k4 s2 d1, channels > 3); see conv_path."""
+    if transposed:
+        g = draw(nst.fast_conv_transpose2d_geometries(max_batch=2, max_channels=4, max_size=3))
+        extra = {"output_padding": g.output_padding}
+    else:
+        g = draw(nst.fast_conv2d_geometries(max_batch=2, max_channels=4, max_size=6))
+        extra = {}
+    return _case(("x", "weight", "bias"), *_conv_arrays(draw, g), stride=g.stride,
+                 padding=g.padding, **extra)
+
+
 def _batchnorm_shape(draw, ranks=(2, 3, 4)):
     """(N, C, *S) with more than one value per channel (training needs it)."""
     rank = draw(st.sampled_from(ranks))
@@ -352,6 +365,12 @@ _ENTRIES = [
     FunctionOp("dense", _dense, *_pair(F.dense_forward, F.dense_backward)),
     FunctionOp("conv2d", _conv2d, *_pair(F.conv2d_forward, F.conv2d_backward)),
     FunctionOp("conv_transpose2d", _conv_transpose2d,
+               *_pair(F.conv_transpose2d_forward, F.conv_transpose2d_backward)),
+    # the rows above draw thin layers (channels <= 3): the im2col reference; these two the
+    # Winograd fast path (npgen.functional.conv.conv_path says which geometry takes which)
+    FunctionOp("conv2d_winograd", lambda: _fast_conv(False),
+               *_pair(F.conv2d_forward, F.conv2d_backward)),
+    FunctionOp("conv_transpose2d_winograd", lambda: _fast_conv(True),
                *_pair(F.conv_transpose2d_forward, F.conv_transpose2d_backward)),
     FunctionOp("batchnorm[train]", lambda: _batchnorm_cases(True), *_batchnorm(True)),
     FunctionOp("batchnorm[eval]", lambda: _batchnorm_cases(False), *_batchnorm(False)),

@@ -8,6 +8,7 @@ PyTorch, so that the benchmark compares like with like.
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ def _load(path):
         assert set(bench.RESULT_KEYS) <= set(result)
         assert result["npgen"]["median_ms"] > 0
         assert len(result["npgen"]["samples_ms"]) == data["settings"]["repeats"]
+        assert len(result["npgen"]["other_cores"]) == data["settings"]["repeats"]
     return data
 
 
@@ -107,3 +109,26 @@ def test_train_steps_compute_what_torch_computes(name):
 
 def test_reference_results_file_is_valid():
     _load(ROOT / "benchmarks" / "reference-results.json")
+
+
+def test_noisy_samples_are_left_out_of_the_median():
+    """Samples during which other processes kept >= QUIET_CORES cores busy do not count."""
+    busy = bench.QUIET_CORES + 0.5
+    s = bench._summary([10.0, 50.0, 12.0, 11.0, 90.0], [0.0, busy, 0.1, 0.2, busy], batch=2)
+    assert (s["median_ms"], s["quiet_samples"], s["filtered"]) == (11.0, 3, True)
+    assert s["median_all_ms"] == 12.0 and s["ms_per_sample"] == 5.5
+    # fewer than 3 quiet samples (or no /proc): the median of all, flagged unfiltered
+    s = bench._summary([10.0, 50.0, 12.0], [0.0, busy, None], batch=1)
+    assert (s["median_ms"], s["quiet_samples"], s["filtered"]) == (12.0, 1, False)
+
+
+def test_the_load_of_other_processes_is_read_from_proc():
+    """Own CPU time shows up in both counters: the machine's busy ticks include this process."""
+    ticks = bench._cpu_ticks()
+    if ticks is None:
+        pytest.skip("no /proc/stat on this system")
+    deadline = time.monotonic() + 10.0
+    while bench._cpu_ticks()[1] - ticks[1] < 5 and time.monotonic() < deadline:
+        sum(i * i for i in range(20_000))  # spend CPU in this process
+    busy, own = (after - before for after, before in zip(bench._cpu_ticks(), ticks))
+    assert own >= 5 and busy >= own - 2  # the two counters are read a few µs apart

@@ -10,7 +10,15 @@ tracemalloc cannot see torch's allocations, a fresh process's peak RSS sees both
 
 Timing is wall clock with a device synchronization after each step (CuPy, torch on CUDA),
 so ``npgen bench --backend cupy`` gives GPU figures. Thread counts are pinned: torch's
-intra-op threads and every BLAS/OpenMP pool (threadpoolctl, when installed) use ``threads``.
+intra-op threads, every BLAS/OpenMP pool (threadpoolctl, when installed) and npgen's own
+batch-chunk workers (:func:`npgen.backend.set_cpu_workers`) use ``threads``.
+
+Noisy samples. Other processes on the machine slow both libraries, but not alike (a waiting
+2-thread OpenMP barrier loses a whole scheduler quantum). Around every sample the machine's
+busy CPU ticks and this process's own ticks are read from ``/proc/stat`` and
+``/proc/self/stat``; their difference is what OTHER processes used. A sample during which
+they kept more than :data:`QUIET_CORES` cores busy on average is noisy; each median is taken
+over the quiet samples (over all, flagged ``"filtered": false``, if fewer than 3 are quiet).
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ from npgen.bench.cases import CASES, Case, select_cases
 __all__ = ["CASES", "Case", "environment", "format_table", "run_benchmarks", "select_cases",
            "set_threads", "write_json"]
 
+QUIET_CORES = 0.25  # a sample is quiet if other processes used less than this many cores
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 RESULT_KEYS = ("name", "group", "description", "batch", "target_ratio", "npgen", "torch",
                "ratio", "meets_target", "memory", "load_average")
 
@@ -42,7 +52,8 @@ def torch_available() -> bool:
 
 
 def set_threads(threads: int) -> list:
-    """Pin torch's intra-op threads and every BLAS/OpenMP pool; return threadpoolctl's info."""
+    """Pin torch's threads, every BLAS/OpenMP pool and npgen's chunk workers; threadpoolctl info."""
+    npgen.backend.set_cpu_workers(threads)
     if torch_available():
         import torch
 
@@ -69,11 +80,40 @@ def _synchronize():
     return lambda: None
 
 
-def _timed(step, sync) -> float:
+def _cpu_ticks():
+    """(ticks the whole machine was busy, ticks this process used), from /proc; None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        own = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = [int(f) for f in fields]
+    busy = sum(ticks[:8]) - ticks[3] - ticks[4]  # all but idle and iowait
+    return busy, int(own[11]) + int(own[12])  # utime + stime of every thread of this process
+
+
+def _timed(step, sync) -> tuple:
+    """(wall ms, cores other processes kept busy on average meanwhile, or None)."""
+    before = _cpu_ticks()
     start = time.perf_counter()
     step()
     sync()
-    return (time.perf_counter() - start) * 1e3  # ms
+    seconds = time.perf_counter() - start
+    after = _cpu_ticks()
+    if before is None or after is None:
+        return seconds * 1e3, None
+    others = (after[0] - before[0]) - (after[1] - before[1])
+    return seconds * 1e3, max(others, 0) / (TICKS_PER_SECOND * seconds)
+
+
+def _summary(samples: list, others: list, batch: int) -> dict:
+    """Median over the QUIET samples (others below QUIET_CORES), or all if fewer than 3 are."""
+    quiet = [t for t, o in zip(samples, others) if o is not None and o < QUIET_CORES]
+    kept = quiet if len(quiet) >= 3 else samples
+    return {"median_ms": statistics.median(kept), "min_ms": min(samples), "samples_ms": samples,
+            "other_cores": others, "quiet_samples": len(quiet),
+            "filtered": kept is quiet, "median_all_ms": statistics.median(samples),
+            "ms_per_sample": statistics.median(kept) / batch}
 
 
 def time_case(case: Case, batch: int, repeats: int, warmup: int, with_torch: bool,
@@ -89,6 +129,7 @@ def time_case(case: Case, batch: int, repeats: int, warmup: int, with_torch: boo
     if with_torch:
         runners["torch"] = (case.build("torch", batch), lambda: None)
     samples = {impl: [] for impl in runners}
+    others = {impl: [] for impl in runners}
     gc.collect()
     for _ in range(warmup):
         for step, sync in runners.values():
@@ -97,12 +138,12 @@ def time_case(case: Case, batch: int, repeats: int, warmup: int, with_torch: boo
     order = list(runners)
     for _ in range(repeats):
         for impl in order:
-            samples[impl].append(_timed(*runners[impl]))
+            ms, other = _timed(*runners[impl])
+            samples[impl].append(ms)
+            others[impl].append(other)
             time.sleep(pause)
         order.reverse()  # npgen, torch, torch, npgen, ...: drift hits both alike
-    return {impl: {"median_ms": statistics.median(s), "min_ms": min(s), "samples_ms": s,
-                   "ms_per_sample": statistics.median(s) / batch}
-            for impl, s in samples.items()}
+    return {impl: _summary(s, others[impl], batch) for impl, s in samples.items()}
 
 
 def measure_memory(case: Case, batch: int, impl: str, threads: int) -> dict:
@@ -198,6 +239,11 @@ def environment(threads: int, blas=None) -> dict:
            "openblas_env": {k: os.environ.get(k) for k in
                             ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
                              "OMP_NUM_THREADS")},
+           "malloc_env": {k: os.environ.get(k) for k in
+                          ("LD_PRELOAD", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_",
+                           "MALLOC_TRIM_THRESHOLD_")},
+           "npgen_cpu_workers": npgen.backend.get_cpu_workers(),
+           "quiet_cores": QUIET_CORES,
            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
     if torch_available():
         import torch

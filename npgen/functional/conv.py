@@ -36,6 +36,11 @@ slices whose reshape to (C*kh*kw, M) is free, the weight is a matrix by a free r
 the transposes between NCHW and channel-major move whole H x W planes. Inputs, outputs and
 weights keep torch's NCHW layouts; outputs are NCHW views of channel-major arrays, so the
 next layer's transpose to channel-major costs nothing.
+
+This im2col code is the definition. :func:`conv_path` sends kernel-4 stride-2 layers with
+more than 3 channels on both sides to a faster computation of the same numbers
+(space-to-depth + Winograd F(2x2, 2x2), :mod:`npgen.functional.conv_winograd`, with its own
+cache); ``set_conv_path("reference")`` or ``NPGEN_CONV_PATH=reference`` forces this one.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from typing import Any, NamedTuple
 import array_api_compat
 
 from npgen._validation import check_like
+from npgen.functional import conv_winograd as winograd
 from npgen.functional._conv_checks import (
     check_operands,
     check_upstream,
@@ -53,6 +59,7 @@ from npgen.functional._conv_checks import (
     output_padding_pair,
     transposed_output_size,
 )
+from npgen.functional.conv_winograd import get_conv_path, set_conv_path, use_conv_path
 
 __all__ = [
     "Conv2dCache",
@@ -63,6 +70,10 @@ __all__ = [
     "conv_transpose2d_backward",
     "conv_transpose2d_double_backward",
     "conv_transpose2d_forward",
+    "conv_path",
+    "get_conv_path",
+    "set_conv_path",
+    "use_conv_path",
 ]
 
 
@@ -93,6 +104,27 @@ class ConvTranspose2dCache(NamedTuple):
 
 
 # ----------------------------------------------------------------------------
+# Which implementation a geometry takes
+# ----------------------------------------------------------------------------
+
+
+def conv_path(in_channels, out_channels, kernel, stride, dilation):
+    """("winograd" or "reference", why) for a conv2d, or a conv_transpose2d with its geometry.
+
+    The im2col code below is the definition. The Winograd path (conv_winograd.py) takes
+    exactly: kernel 4x4, stride 2, dilation 1, any padding (and output_padding), both channel
+    counts > 3, and ``get_conv_path() == "auto"``.
+    """
+    if get_conv_path() == "reference":
+        return "reference", "forced by set_conv_path('reference') or NPGEN_CONV_PATH=reference"
+    if min(in_channels, out_channels) <= 3:
+        return "reference", "thin layer (C_in or C_out <= 3): im2col is small, no gain"
+    if (tuple(kernel), tuple(stride), tuple(dilation)) != ((4, 4), (2, 2), (1, 1)):
+        return "reference", "the fast path covers only kernel 4, stride 2, dilation 1"
+    return "winograd", "k4 s2 d1: space-to-depth + Winograd F(2x2, 2x2), 0.56x the products"
+
+
+# ----------------------------------------------------------------------------
 # conv2d
 # ----------------------------------------------------------------------------
 
@@ -118,6 +150,8 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1):
     check_operands(where, x, weight, bias, "(C_out, C_in, kh, kw)", in_axis=1, out_axis=0)
     stride, padding, dilation = geometry(where, stride, padding, dilation)
     out_size = conv_output_size(where, x.shape[2:], weight.shape[2:], stride, padding, dilation)
+    if conv_path(x.shape[1], weight.shape[0], weight.shape[2:], stride, dilation)[0] == "winograd":
+        return winograd.conv2d_winograd(x, weight, bias, padding, out_size)
     y, cols = _conv2d(x, weight, bias, stride, padding, dilation, out_size)
     cache = Conv2dCache(cols, weight, tuple(x.shape), tuple(y.shape),
                         stride, padding, dilation, bias is not None)
@@ -139,6 +173,8 @@ def conv2d_backward(dy, cache: Conv2dCache):
     dbias : array (C_out,), or None when the forward had no bias
     """
     xp = check_upstream("conv2d_backward", dy, cache)
+    if isinstance(cache, winograd.WinogradConv2dCache):
+        return winograd.conv2d_winograd_backward(dy, cache)
     batch, _, h, w = cache.input_shape
     dy_cols = _pixel_columns(dy)  # (C_out, M)
     dweight = _weight_gradient(dy_cols, cache.cols, cache.weight.shape)  # (C_out, C_in, kh, kw)
@@ -219,6 +255,8 @@ def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_p
     output_padding = output_padding_pair(where, output_padding, stride, dilation)
     out_size = transposed_output_size(where, x.shape[2:], weight.shape[2:], stride, padding,
                                        output_padding, dilation)
+    if conv_path(x.shape[1], weight.shape[1], weight.shape[2:], stride, dilation)[0] == "winograd":
+        return winograd.conv_transpose2d_winograd(x, weight, bias, padding, out_size)
     xp = array_api_compat.array_namespace(x)
     batch, _, h, w = x.shape
     x_cols = _pixel_columns(x)  # (C_in, N*H*W)
@@ -248,6 +286,8 @@ def conv_transpose2d_backward(dy, cache: ConvTranspose2dCache):
     dbias : array (C_out,), or None when the forward had no bias
     """
     xp = check_upstream("conv_transpose2d_backward", dy, cache)
+    if isinstance(cache, winograd.WinogradConvTranspose2dCache):
+        return winograd.conv_transpose2d_winograd_backward(dy, cache)
     _, _, h, w = cache.input_shape
     # The input gradient IS a conv2d forward of dy with the same weight, read as a conv2d
     # weight (C_out', C_in', kh, kw) = (C_in, C_out, kh, kw). It is evaluated at the H x W

@@ -35,6 +35,8 @@ __all__ = [
     "conv_output_size",
     "conv_transpose2d_geometries",
     "conv_transpose_output_size",
+    "fast_conv2d_geometries",
+    "fast_conv_transpose2d_geometries",
     "float_arrays",
     "kink_free",
     "shapes",
@@ -273,3 +275,37 @@ def conv_transpose2d_geometries(
         size=size, kernel_size=kernel, stride=stride, padding=padding,
         output_padding=output_padding, dilation=dilation,
     )
+
+
+@st.composite
+def _fast_common(draw, max_batch, min_channels, max_channels, max_padding):
+    """Batch, channels and padding of a geometry that takes the Winograd path."""
+    channels = st.integers(min_channels, max_channels)
+    pad = st.integers(0, max_padding)
+    return (draw(st.integers(1, max_batch)), draw(channels), draw(channels),
+            (draw(pad), draw(pad)))
+
+
+@st.composite
+def fast_conv2d_geometries(draw, max_batch: int = 5, max_channels: int = 5, max_size: int = 9,
+                           max_padding: int = 3):
+    """Conv2d geometries that take the Winograd fast path: kernel 4, stride 2, dilation 1,
+    both channel counts > 3 (see :func:`npgen.functional.conv.conv_path`), odd and even
+    output sizes."""
+    batch, c_in, c_out, padding = draw(_fast_common(max_batch, 4, max_channels, max_padding))
+    size = tuple(draw(st.integers(max(1, 4 - 2 * p), max(4 - 2 * p, max_size)))
+                 for p in padding)
+    return ConvGeometry(batch, c_in, c_out, size, (4, 4), (2, 2), padding, (1, 1))
+
+
+@st.composite
+def fast_conv_transpose2d_geometries(draw, max_batch: int = 5, max_channels: int = 5,
+                                     max_size: int = 5, max_padding: int = 3):
+    """ConvTranspose2d geometries that take the Winograd fast path (kernel 4, stride 2,
+    dilation 1, channels > 3), with output_padding 0 or 1."""
+    batch, c_in, c_out, padding = draw(_fast_common(max_batch, 4, max_channels, max_padding))
+    output_padding = (draw(st.integers(0, 1)), draw(st.integers(0, 1)))
+    # output (H - 1)*2 - 2p + 4 + op >= 1  <=>  H >= p (op = 0 is the binding case)
+    size = tuple(draw(st.integers(max(1, p), max(p, max_size))) for p in padding)
+    return ConvTransposeGeometry(batch, c_in, c_out, size, (4, 4), (2, 2), padding,
+                                 output_padding, (1, 1))
