@@ -34,6 +34,9 @@ TWINS = {
     "dense": lambda c, *a: ro_ops.dense_reference(*a),
     "conv2d": lambda c, *a: ref.conv2d_reference(*a, **_conv_settings(c)),
     "conv_transpose2d": lambda c, *a: ref.conv_transpose2d_reference(*a, **_conv_settings(c)),
+    "conv2d_winograd": lambda c, *a: ref.conv2d_reference(*a, **_conv_settings(c)),
+    "conv_transpose2d_winograd":
+        lambda c, *a: ref.conv_transpose2d_reference(*a, **_conv_settings(c)),
     "batchnorm[train]": lambda c, x, w, b: ref.batchnorm_reference(x, w, b)[0],
     "batchnorm[eval]": lambda c, *a: ro_ops.batchnorm_eval_reference(*a),
     "relu": lambda c, x: ro_ops.relu_reference(x),

@@ -293,6 +293,7 @@ VERIFIER_OF = {  # op of npgen (gradcheck registry, optimizers) -> its verifier
     "AdamW": "verify_optimizer_steps", "sgd_update": "verify_sgd_step",
     "adam_update": "verify_adam_step", "clip_grad_norm": "verify_clip_grad_norm",
     "gradient_penalty": "verify_gradient_penalty", "r1_penalty": "verify_r1_penalty",
+    "conv2d_winograd": "verify_conv2d", "conv_transpose2d_winograd": "verify_conv_transpose2d",
     **{f"{op}_double_backward": "verify_double_backward" for op in (
         "dense", "conv2d", "conv_transpose2d", "relu", "leaky_relu", "sigmoid", "tanh",
         "flatten", "unflatten")},
