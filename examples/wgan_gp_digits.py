@@ -76,7 +76,8 @@ def main():
             print(f"epoch {epoch:3d}  critic L_W {loss:.3f}  penalty {penalty:.3f}  "
                   f"G loss {g_loss:.3f}")
     gan.eval()
-    pictures.save_image_grid(gan.sample(64, npgen.RNG(3)), f"{args.out}/samples.png", nrow=8)
+    pictures.save_image_grid(gan.sample(64, npgen.RNG(3)), f"{args.out}/samples.png", nrow=8,
+                             title=f"WGAN-GP samples, epoch {args.epochs}")
     try:  # the Inception-style score of npgen's own digits classifier, if available
         from npgen.evaluation import digits_scores
 
