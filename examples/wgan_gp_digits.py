@@ -17,6 +17,7 @@ from npgen.data import iterate_batches, load_dataset
 from npgen.losses import gradient_penalty, wasserstein_critic_loss, wasserstein_generator_loss
 from npgen.models import penalized_gan
 from npgen.optim import Adam
+from npgen.training.threads import set_threads
 
 CRITIC_STEPS, LAMBDA = 5, 10.0
 
@@ -53,9 +54,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="numpy", choices=npgen.BACKEND_NAMES)
     parser.add_argument("--epochs", type=int, default=500)
-    parser.add_argument("--out", default="wgan-gp-digits")
+    parser.add_argument("--out", default="runs/wgan-gp-digits", help="output folder")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS/OpenMP threads (1 suits these small models; 0: library default)")
     args = parser.parse_args()
     npgen.set_backend(args.backend)
+    set_threads(args.threads)
 
     data = load_dataset("digits")
     gan = penalized_gan(data.image_shape, latent_dim=16, width=16, seed=0)
