@@ -4,7 +4,7 @@ A module ``m`` with parameters ``theta_1, ..., theta_k`` is the function
 ``F(x, theta_1, ..., theta_k) = m(x)`` (the parameters written into ``m`` first); its VJP
 for a cotangent ``r`` is ``(m.backward(r), *m.gradients())`` after one forward.
 :func:`check_module` hands that pair to :func:`check_vjp` and adds what only a module has:
-the refusal of float32 or random modules, the check that backwards accumulate, and the
+the refusal of float32 or non-deterministic modules, the check that backwards accumulate, and the
 restoring of parameters and buffers. :func:`check_double_backward` does the same one
 order up, with the backward as the function and ``double_backward`` as its VJP.
 """
@@ -58,14 +58,15 @@ def check_module(
         _assign(params, keys, theta)
         return module(x)
 
-    def vjp(r, x, *theta):  # (dx, *d theta): the module's backward after one forward
+    def vjp(dy, x, *theta):  # (dx, *d theta): the module's backward after one forward
         forward(x, *theta)
         module.zero_grad()
-        dx = module.backward(r)
+        dx = module.backward(dy)  # x's shape
         analytic.update((key, _copy(g)) for key, g in module.gradients().items())
         return (dx, *(analytic[key] for key in keys))
 
     theta = [_copy(p) for p in params.values()]
+    # wrt names every input: a backward returning None is reported, not skipped
     report = check_vjp(forward, vjp, (x, *theta), names=("input", *keys),
                        wrt=list(range(1 + len(keys))), eps=eps, rtol=rtol, atol=atol,
                        seed=seed, raise_exception=False)
