@@ -1,6 +1,7 @@
 """Misuse of the gradient checker, refused with errors that name the checker function.
 
-Kept apart from :mod:`npgen.gradcheck` so that it reads as the definition of "verified".
+Kept apart from the checks themselves so that :mod:`npgen.gradcheck` reads as the
+definition of "verified".
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ import array_api_compat
 
 from npgen.backend import asarray, backend_of, dtype_name
 
-__all__ = ["as_output", "check_float_input", "check_vjp_arguments", "scalar"]
+__all__ = ["as_output", "check_float_input", "check_vjp_arguments", "is_float", "scalar"]
 
 
-def _is_float(x) -> bool:
+def is_float(x) -> bool:
+    """True for an array with a real floating dtype."""
     xp = array_api_compat.array_namespace(x)
     return xp.isdtype(x.dtype, "real floating")
 
@@ -44,11 +46,6 @@ def scalar(where: str, value) -> float:
                         f"{type(value).__name__}") from None
 
 
-# ----------------------------------------------------------------------------
-# Comparing analytic and numeric gradients
-# ----------------------------------------------------------------------------
-
-
 def check_vjp_arguments(f, vjp, inputs, wrt) -> None:
     """Misuse of check_vjp named clearly: callables, a tuple of arrays, float inputs in wrt."""
     where = "check_vjp"
@@ -75,7 +72,7 @@ def as_output(y, inputs):
     """f's output as an array; a float or list (a scalar loss) moves to the inputs' backend."""
     if hasattr(y, "dtype") and hasattr(y, "shape"):
         return y
-    floats = [x for x in inputs if _is_float(x)]
+    floats = [x for x in inputs if is_float(x)]
     try:
         return asarray(y, dtype="float64", backend=backend_of(floats[0] if floats else inputs[0]))
     except (TypeError, ValueError) as exc:
