@@ -6,15 +6,14 @@ from npgen.nn.layers import (
     BatchNorm2d,
     Dense,
     Dropout,
-    Flatten,
     LeakyReLU,
     Linear,
     ReLU,
     Sigmoid,
     Tanh,
-    Unflatten,
 )
 from npgen.nn.module import Module, Sequential
+from npgen.nn.shape import Flatten, Unflatten
 
 __all__ = [
     "BatchNorm1d",

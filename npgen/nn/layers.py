@@ -1,4 +1,4 @@
-"""Layer modules: Dense, BatchNorm1d/2d, activations, Dropout, Flatten, Unflatten.
+"""Layer modules: Dense, BatchNorm1d/2d, activations, Dropout (Flatten, Unflatten: nn/shape.py).
 
 Each class is a thin wrapper (see :mod:`npgen.nn.module`): it holds its
 parameters, gradient accumulators and buffers, validates its input with an
@@ -23,15 +23,6 @@ from npgen.functional import activations as act
 from npgen.functional.batchnorm import batchnorm_backward, batchnorm_forward
 from npgen.functional.dense import affine_forward, dense_backward, dense_double_backward
 from npgen.functional.dropout import check_dropout_probability, dropout_backward, dropout_forward
-from npgen.functional.shape import (
-    check_unflatten_sizes,
-    flatten_backward,
-    flatten_double_backward,
-    flatten_forward,
-    unflatten_backward,
-    unflatten_double_backward,
-    unflatten_forward,
-)
 from npgen.nn.module import (
     Module,
     check_construction_options,
@@ -44,13 +35,11 @@ __all__ = [
     "BatchNorm2d",
     "Dense",
     "Dropout",
-    "Flatten",
     "LeakyReLU",
     "Linear",
     "ReLU",
     "Sigmoid",
     "Tanh",
-    "Unflatten",
 ]
 
 
@@ -369,50 +358,3 @@ class Dropout(Module):
         xp = check_float(f"Dropout(p={self.p}).double_backward", ddx, "ddx")
         d_dy = ddx if cache is _IDENTITY else dropout_backward(ddx, cache)
         return d_dy, xp.zeros_like(ddx)
-
-
-class Flatten(Module):
-    """Merge axes ``start_dim..end_dim`` into one (``torch.nn.Flatten``)."""
-
-    def __init__(self, start_dim: int = 1, end_dim: int = -1, *, dtype=None, rng=None,
-                 seed=None):
-        super().__init__()
-        check_construction_options("Flatten", dtype, rng, seed)
-        self.start_dim, self.end_dim = start_dim, end_dim
-
-    def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-    def forward(self, x):
-        y, self._cache = flatten_forward(x, self.start_dim, self.end_dim)
-        return y
-
-    def backward(self, dy):
-        self._dy = dy
-        return flatten_backward(dy, self._require_cache())
-
-    def double_backward(self, ddx):
-        return flatten_double_backward(ddx, self._require_upstream(), self._require_cache())
-
-
-class Unflatten(Module):
-    """Split axis ``dim`` into ``sizes`` (``torch.nn.Unflatten``)."""
-
-    def __init__(self, dim: int, sizes, *, dtype=None, rng=None, seed=None):
-        super().__init__()
-        check_construction_options("Unflatten", dtype, rng, seed)
-        self.dim, self.sizes = dim, check_unflatten_sizes("Unflatten", sizes)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}, unflattened_size={self.sizes}"
-
-    def forward(self, x):
-        y, self._cache = unflatten_forward(x, self.dim, self.sizes)
-        return y
-
-    def backward(self, dy):
-        self._dy = dy
-        return unflatten_backward(dy, self._require_cache())
-
-    def double_backward(self, ddx):
-        return unflatten_double_backward(ddx, self._require_upstream(), self._require_cache())

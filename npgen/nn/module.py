@@ -18,13 +18,13 @@ child modules and expose their arrays under dotted PyTorch-style keys (``0.weigh
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 
 import array_api_compat
 
 from npgen._validation import check_seed
 from npgen.backend import RNG, asarray, backend_of, dtype_name, to_numpy
+from npgen.nn._guards import guard_backward, guard_forward
 
 
 class Module:
@@ -41,9 +41,9 @@ class Module:
         self.training = True
 
     def __init_subclass__(cls, **kwargs):
-        """Guard every subclass's forward and backward (see :func:`_guard_forward`)."""
+        """Guard every subclass's forward and backward (see :mod:`npgen.nn._guards`)."""
         super().__init_subclass__(**kwargs)
-        for name, guard in (("forward", _guard_forward), ("backward", _guard_backward)):
+        for name, guard in (("forward", guard_forward), ("backward", guard_backward)):
             method = cls.__dict__.get(name)
             if method is not None and not getattr(method, "_npgen_guarded", False):
                 setattr(cls, name, guard(method))
@@ -203,63 +203,6 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
-
-
-def _output_signature(y):
-    """(array type, dtype, device) of a forward output; None when it is not one array."""
-    if not (hasattr(y, "dtype") and hasattr(y, "shape")):
-        return None
-    return type(y), y.dtype, getattr(y, "device", None)
-
-
-def _guard_forward(method):
-    """A forward that remembers its output's signature, and forgets its caches if it fails.
-
-    A failed ``m(bad)`` after a good ``m(x)`` must not leave ``x``'s cache
-    behind: the next ``backward`` then says "backward called before forward"
-    instead of returning the gradient at the stale ``x``.
-    """
-    @functools.wraps(method)
-    def forward(self, *args, **kwargs):
-        try:
-            y = method(self, *args, **kwargs)
-        except BaseException:
-            self._forget_forward()
-            raise
-        self._output = _output_signature(y)
-        return y
-
-    forward._npgen_guarded = True
-    return forward
-
-
-def _guard_backward(method):
-    """A backward that refuses a dy of another dtype or device than the forward output.
-
-    No silent promotion: a float64 dy into a float32 layer is an error, never a
-    float64 (or int64) gradient. Arrays of another library fall through to the
-    layer's own checks, which name the mix of libraries.
-    """
-    @functools.wraps(method)
-    def backward(self, *args, **kwargs):
-        if self._output is not None and len(args) == 1 and not kwargs:
-            _check_upstream(f"{self._name()}.backward", args[0], self._output)
-        return method(self, *args, **kwargs)
-
-    backward._npgen_guarded = True
-    return backward
-
-
-def _check_upstream(where: str, dy, signature) -> None:
-    kind, dtype, device = signature
-    if type(dy) is not kind:
-        return
-    if dy.dtype != dtype:
-        raise TypeError(f"{where}: dy is {dtype_name(dy.dtype)} but the forward output is "
-                        f"{dtype_name(dtype)}; cast one of them explicitly")
-    if getattr(dy, "device", None) != device:
-        raise TypeError(f"{where}: dy is on {dy.device} but the forward output is on "
-                        f"{device}; move it with npgen.asarray")
 
 
 def _host_value(where: str, key: str, value, target):
