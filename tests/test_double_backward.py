@@ -2,8 +2,8 @@
 to the backward; the registry's ``*_double_backward`` rows in tests/test_registry.py check
 conv2d, conv_transpose2d and the activations, this file what they cannot: dense on any
 leading axes, flatten/unflatten around wide axes), modules and Sequential chains through
-check_double_backward, planted second-order bugs caught, and a conv critic's penalty gradient against finite differences
-and against torch's ``create_graph=True``.
+check_double_backward, planted second-order bugs caught, and a conv critic's penalty
+gradient against finite differences and against torch's ``create_graph=True``.
 
 The checked function is always a backward, F(dy, x, theta) = dx; its VJP for a cotangent
 ddx is what ``op_double_backward(ddx, dy, cache)`` returns. Every element costs two
