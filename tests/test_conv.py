@@ -95,46 +95,9 @@ def test_float32_stays_float32(backend):
 
 
 @given(g=nst.conv2d_geometries(**SMALL), bias=st.booleans(), data=st.data())
-def test_conv2d_vjp(backend, g, bias, data):
-    x, weight, b = draw_operands(data, g, bias)
-    inputs = (x, weight) if b is None else (x, weight, b)
-
-    def f(*args):
-        return conv2d_forward(*args, **conv_args(g))[0]
-
-    def vjp(dy, *args):
-        grads = conv2d_backward(dy, conv2d_forward(*args, **conv_args(g))[1])
-        return grads[:len(args)]
-
-    check_vjp(f, vjp, inputs, names=("x", "weight", "bias")[:len(inputs)])
-
-
-@given(g=nst.conv_transpose2d_geometries(**SMALL_T), bias=st.booleans(), data=st.data())
-def test_conv_transpose2d_vjp(backend, g, bias, data):
-    x, weight, b = draw_operands(data, g, bias)
-    inputs = (x, weight) if b is None else (x, weight, b)
-
-    def f(*args):
-        return conv_transpose2d_forward(*args, **conv_t_args(g))[0]
-
-    def vjp(dy, *args):
-        grads = conv_transpose2d_backward(dy, conv_transpose2d_forward(*args, **conv_t_args(g))[1])
-        return grads[:len(args)]
-
-    check_vjp(f, vjp, inputs, names=("x", "weight", "bias")[:len(inputs)])
-
-
-@given(g=nst.conv2d_geometries(**SMALL), bias=st.booleans(), data=st.data())
 def test_conv2d_module_gradcheck(backend, g, bias, data):
     layer = Conv2d(g.in_channels, g.out_channels, g.kernel_size, bias=bias, dtype="float64",
                    seed=0, **conv_args(g))
-    check_module(layer, data.draw(nst.float_arrays(g.input_shape)))
-
-
-@given(g=nst.conv_transpose2d_geometries(**SMALL_T), bias=st.booleans(), data=st.data())
-def test_conv_transpose2d_module_gradcheck(backend, g, bias, data):
-    layer = ConvTranspose2d(g.in_channels, g.out_channels, g.kernel_size, bias=bias,
-                            dtype="float64", seed=0, **conv_t_args(g))
     check_module(layer, data.draw(nst.float_arrays(g.input_shape)))
 
 

@@ -1,7 +1,9 @@
 """Second order: every op's double backward is the VJP of its own backward (check_vjp applied
-to the backward), modules and Sequential chains through check_double_backward, planted
-second-order bugs caught, and a conv critic's penalty gradient against finite differences
-and against torch's ``create_graph=True``.
+to the backward; the registry's ``*_double_backward`` rows in tests/test_registry.py check
+conv2d, conv_transpose2d and the activations, this file what they cannot: dense on any
+leading axes, flatten/unflatten around wide axes), modules and Sequential chains through
+check_double_backward, planted second-order bugs caught, and a conv critic's penalty
+gradient against finite differences and against torch's ``create_graph=True``.
 
 The checked function is always a backward, F(dy, x, theta) = dx; its VJP for a cotangent
 ddx is what ``op_double_backward(ddx, dy, cache)`` returns. Every element costs two
@@ -26,9 +28,6 @@ from npgen.losses import gradient_penalty
 from npgen.nn.module import Sequential
 from npgen.testing import strategies as nst
 
-SMALL = dict(max_batch=2, max_channels=2, max_size=4)
-CONV_EXAMPLES = settings(max_examples=8)  # each example: ~150 elements x 2 passes x 3 rows
-
 
 def _second_order_check(forward, backward, double_backward, x, params, dy, options=()):
     """check_vjp of F(dy, x, *params) = backward(dy, forward(x, *params)) by double_backward."""
@@ -49,34 +48,6 @@ def _second_order_check(forward, backward, double_backward, x, params, dy, optio
 # ----------------------------------------------------------------------------
 
 
-@CONV_EXAMPLES
-@given(g=nst.conv2d_geometries(**SMALL), bias=st.booleans(), data=st.data())
-def test_conv2d_double_backward_is_the_vjp_of_its_backward(backend, g, bias, data):
-    x = data.draw(nst.float_arrays(g.input_shape), label="x")
-    params = [data.draw(nst.float_arrays(g.weight_shape), label="weight")]
-    if bias:
-        params.append(data.draw(nst.float_arrays((g.out_channels,)), label="bias"))
-    dy = data.draw(nst.float_arrays(g.output_shape), label="dy")
-    _second_order_check(conv.conv2d_forward, conv.conv2d_backward, conv.conv2d_double_backward,
-                        x, params, dy, dict(stride=g.stride, padding=g.padding,
-                                            dilation=g.dilation))
-
-
-@CONV_EXAMPLES
-@given(g=nst.conv_transpose2d_geometries(max_batch=2, max_channels=2, max_size=4),
-       bias=st.booleans(), data=st.data())
-def test_conv_transpose2d_double_backward_is_the_vjp_of_its_backward(backend, g, bias, data):
-    x = data.draw(nst.float_arrays(g.input_shape), label="x")
-    params = [data.draw(nst.float_arrays(g.weight_shape), label="weight")]
-    if bias:
-        params.append(data.draw(nst.float_arrays((g.out_channels,)), label="bias"))
-    dy = data.draw(nst.float_arrays(g.output_shape), label="dy")
-    _second_order_check(conv.conv_transpose2d_forward, conv.conv_transpose2d_backward,
-                        conv.conv_transpose2d_double_backward, x, params, dy,
-                        dict(stride=g.stride, padding=g.padding,
-                             output_padding=g.output_padding, dilation=g.dilation))
-
-
 @given(leading=nst.shapes(0, 2, max_side=3), c_in=st.integers(1, 4), c_out=st.integers(1, 4),
        bias=st.booleans(), data=st.data())
 def test_dense_double_backward_is_the_vjp_of_its_backward(backend, leading, c_in, c_out, bias,
@@ -88,31 +59,6 @@ def test_dense_double_backward_is_the_vjp_of_its_backward(backend, leading, c_in
     dy = data.draw(nst.float_arrays((*leading, c_out)), label="dy")
     _second_order_check(dense.dense_forward, dense.dense_backward, dense.dense_double_backward,
                         x, params, dy)
-
-
-ACTIVATIONS = {
-    "relu": (act.relu_forward, act.relu_backward, act.relu_double_backward, {}),
-    "leaky_relu": (act.leaky_relu_forward, act.leaky_relu_backward,
-                   act.leaky_relu_double_backward, {"negative_slope": 0.2}),
-    "sigmoid": (act.sigmoid_forward, act.sigmoid_backward, act.sigmoid_double_backward, {}),
-    "tanh": (act.tanh_forward, act.tanh_backward, act.tanh_double_backward, {}),
-}
-
-
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
-@given(shape_=nst.shapes(1, 3, max_side=4), data=st.data())
-def test_activation_double_backward_is_the_vjp_of_its_backward(backend, name, shape_, data):
-    forward, backward, double_backward, options = ACTIVATIONS[name]
-    x = data.draw(nst.away_from_kinks(shape_), label="x")  # the slopes jump at 0
-    dy = data.draw(nst.float_arrays(shape_), label="dy")
-
-    def f(dy, x):
-        return backward(dy, forward(x, **options)[1])
-
-    def vjp(ddx, dy, x):
-        return double_backward(ddx, dy, forward(x, **options)[1])
-
-    check_vjp(f, vjp, (dy, x), names=("dy", "x"))
 
 
 @given(shape_=nst.shapes(2, 4, max_side=3), data=st.data())

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import npgen
-from npgen.gradcheck import check_vjp
 from npgen.losses import (
     gan_discriminator_loss,
     gan_generator_loss,
@@ -35,47 +34,7 @@ def softplus(a):
     return np.logaddexp(0.0, a)
 
 
-# ----------------------------------------------------------------------------
-# Gradient checks
-# ----------------------------------------------------------------------------
-
-
-@given(real_shape=BATCH_SHAPES, fake_shape=BATCH_SHAPES,
-       real_label=st.sampled_from([1.0, 0.9]), data=st.data())
-def test_discriminator_loss_vjp(backend, real_shape, fake_shape, real_label, data):
-    real = data.draw(nst.float_arrays(real_shape, min_value=-6.0, max_value=6.0))
-    fake = data.draw(nst.float_arrays(fake_shape, min_value=-6.0, max_value=6.0))
-
-    def vjp(dy, r, f):
-        _, d_real, d_fake = gan_discriminator_loss(r, f, real_label)
-        return dy * d_real, dy * d_fake
-
-    check_vjp(lambda r, f: gan_discriminator_loss(r, f, real_label)[0], vjp, (real, fake),
-              names=("real_logits", "fake_logits"))
-
-
-@given(shape=BATCH_SHAPES, saturating=st.booleans(), data=st.data())
-def test_generator_loss_vjp(backend, shape, saturating, data):
-    fake = data.draw(nst.float_arrays(shape, min_value=-6.0, max_value=6.0))
-    check_vjp(
-        lambda f: gan_generator_loss(f, saturating)[0],
-        lambda dy, f: (dy * gan_generator_loss(f, saturating)[1],),
-        (fake,), names=("fake_logits",),
-    )
-
-
-@settings(max_examples=6)
-@given(real_shape=BATCH_SHAPES, fake_shape=BATCH_SHAPES, data=st.data())
-def test_wasserstein_vjp(backend, real_shape, fake_shape, data):
-    real, fake = data.draw(nst.float_arrays(real_shape)), data.draw(nst.float_arrays(fake_shape))
-
-    def critic_vjp(dy, r, f):
-        _, d_real, d_fake = wasserstein_critic_loss(r, f)
-        return dy * d_real, dy * d_fake
-
-    check_vjp(lambda r, f: wasserstein_critic_loss(r, f)[0], critic_vjp, (real, fake))
-    check_vjp(lambda f: wasserstein_generator_loss(f)[0],
-              lambda dy, f: (dy * wasserstein_generator_loss(f)[1],), (fake,))
+# The gradient checks of every loss here are the registry rows' (tests/test_registry.py).
 
 
 # ----------------------------------------------------------------------------

@@ -44,27 +44,6 @@ def on_backend(values, dtype="float64"):
 # ----------------------------------------------------------------------------
 
 
-@given(shape=nst.shapes(1, 3, 1, 4), reduction=REDUCTIONS, data=st.data())
-def test_mse_vjp(backend, shape, reduction, data):
-    pred, target = data.draw(nst.float_arrays(shape)), data.draw(nst.float_arrays(shape))
-    check_vjp(
-        lambda p, t: mse(p, t, reduction)[0],
-        lambda dy, p, t: (dy * mse(p, t, reduction)[1], None),
-        (pred, target), names=("pred", "target"),
-    )
-
-
-@given(shape=nst.shapes(1, 3, 1, 4), reduction=REDUCTIONS, data=st.data())
-def test_bce_with_logits_vjp(backend, shape, reduction, data):
-    logits = data.draw(nst.float_arrays(shape, min_value=-6.0, max_value=6.0))
-    target = data.draw(nst.float_arrays(shape, min_value=0.0, max_value=1.0))
-    check_vjp(
-        lambda l, t: bce_with_logits(l, t, reduction)[0],
-        lambda dy, l, t: (dy * bce_with_logits(l, t, reduction)[1], None),
-        (logits, target), names=("logits", "target"),
-    )
-
-
 @given(batch=st.integers(1, 4), rest=nst.shapes(1, 2, 1, 4), data=st.data())
 def test_gaussian_kl_vjp(backend, batch, rest, data):
     shape = (batch, *rest)

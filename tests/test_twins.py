@@ -1,9 +1,11 @@
-"""Every registered op's forward against its slow twin (the definition), on every backend row.
+"""Every registered op's forward against its slow twin (the definition, the entry's
+``twin`` in npgen.registry), on every backend row.
 
 float64: the fast op equals the twin to 1e-12 (both are exact up to summation order).
-float32: the same inputs rounded to float32 give the twin's float64 value to
-rtol = atol = 2e-5: a few units of float32's 6e-8 rounding per term, times sums
-of up to a few dozen terms in the conv and dense cases.
+float32: the same inputs rounded to float32 give the twin's float64 value to the entry's
+float32 tolerances (npgen.registry.TOLERANCES: rtol = atol = 2e-5): a few units of
+float32's 6e-8 rounding per term, times sums of up to a few dozen terms in the conv and
+dense cases.
 
 The optimizer steps are checked the same way over several steps with the state carried.
 """
@@ -19,56 +21,18 @@ import npgen
 from npgen import functional as F
 from npgen import losses, optim
 from npgen.gradcheck_suite import OPS, Case, FunctionOp
-from npgen.testing import reference as ref
 from npgen.testing import reference_objectives as ro
-from npgen.testing import reference_ops as ro_ops
 from npgen.testing import strategies as nst
 
-
-def _conv_settings(c):
-    return {k: c[k] for k in ("stride", "padding", "dilation", "output_padding") if k in c}
-
-
-# op name in the registry -> twin(config, *host float64 inputs) -> float64 array or float
-TWINS = {
-    "dense": lambda c, *a: ro_ops.dense_reference(*a),
-    "conv2d": lambda c, *a: ref.conv2d_reference(*a, **_conv_settings(c)),
-    "conv_transpose2d": lambda c, *a: ref.conv_transpose2d_reference(*a, **_conv_settings(c)),
-    "conv2d_winograd": lambda c, *a: ref.conv2d_reference(*a, **_conv_settings(c)),
-    "conv_transpose2d_winograd":
-        lambda c, *a: ref.conv_transpose2d_reference(*a, **_conv_settings(c)),
-    "batchnorm[train]": lambda c, x, w, b: ref.batchnorm_reference(x, w, b)[0],
-    "batchnorm[eval]": lambda c, *a: ro_ops.batchnorm_eval_reference(*a),
-    "relu": lambda c, x: ro_ops.relu_reference(x),
-    "leaky_relu": lambda c, x: ro_ops.leaky_relu_reference(x, c["negative_slope"]),
-    "sigmoid": lambda c, x: ro_ops.sigmoid_reference(x),
-    "tanh": lambda c, x: ro_ops.tanh_reference(x),
-    "dropout": lambda c, x, keep: ro_ops.dropout_reference(x, c["p"], keep),
-    "flatten": lambda c, x: ro_ops.flatten_reference(x, c["start_dim"], c["end_dim"]),
-    "unflatten": lambda c, x: ro_ops.unflatten_reference(x, c["dim"], c["sizes"]),
-    "mse": lambda c, *a: ro.mse_reference(*a, **c),
-    "bce_with_logits": lambda c, *a: ro.bce_with_logits_reference(*a, **c),
-    "gaussian_kl": lambda c, *a: ro.gaussian_kl_reference(*a),
-    "reparameterize": lambda c, *a: ro.reparameterize_reference(*a),
-    "negative_elbo[bernoulli]": lambda c, *a: ro.negative_elbo_reference(*a, **c),
-    "negative_elbo[gaussian]": lambda c, *a: ro.negative_elbo_reference(*a, **c),
-    "gan_discriminator_loss": lambda c, *a: ro.gan_discriminator_loss_reference(*a, **c),
-    "gan_generator_loss[non-saturating]": lambda c, *a: ro.gan_generator_loss_reference(*a, **c),
-    "gan_generator_loss[saturating]": lambda c, *a: ro.gan_generator_loss_reference(*a, **c),
-    "wasserstein_critic_loss": lambda c, *a: ro.wasserstein_critic_loss_reference(*a),
-    "wasserstein_generator_loss": lambda c, *a: ro.wasserstein_generator_loss_reference(*a),
-    "gradient_penalty": lambda c, *a: ro.gradient_penalty_reference(*a, **c),
-    "r1_penalty": lambda c, *a: ro.r1_penalty_reference(*a, **c),
-}
-
 # The `*_double_backward` rows' "forward" is the op's first-order backward (checked by the
-# first-order gradient check); their twins are the first-order rows' twins.
+# first-order gradient check); every other function row carries its twin in the registry.
 FUNCTION_OPS = [name for name, op in OPS.items()
                 if isinstance(op, FunctionOp) and not name.endswith("_double_backward")]
+TWINNED = [name for name, op in OPS.items() if op.twin is not None]
 
 
 def test_every_registered_op_has_a_twin():
-    assert sorted(FUNCTION_OPS) == sorted(TWINS)
+    assert sorted(FUNCTION_OPS) == sorted(TWINNED)
 
 
 def _base_names():
@@ -95,25 +59,27 @@ def _close(actual, expected, rtol, atol):
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
 
 
-def _check_against_twin(name, op, case, xp):
-    """float64 forward == twin to 1e-12; float32 forward == twin on the rounded inputs."""
+def _check_against_twin(op, case, xp):
+    """float64 forward == twin to 1e-12; float32 forward == twin on the rounded inputs, to
+    the entry's float32 tolerances."""
     host = [npgen.to_numpy(a) for a in case.inputs]
-    _close(op.forward(case.config, *case.inputs), TWINS[name](case.config, *host),
+    _close(op.forward(case.config, *case.inputs), op.twin(case.config, *host),
            rtol=1e-12, atol=1e-12)
     single = [xp.astype(a, xp.float32) for a in case.inputs]
     rounded = [npgen.to_numpy(a).astype(np.float64) for a in single]
     y32 = op.forward(case.config, *single)
     assert npgen.to_numpy(y32).dtype == np.float32
-    _close(y32, TWINS[name](case.config, *rounded), rtol=2e-5, atol=2e-5)
+    rtol, atol = op.tolerances["float32"]
+    _close(y32, op.twin(case.config, *rounded), rtol=rtol, atol=atol)
 
 
-@pytest.mark.parametrize("name", FUNCTION_OPS)
+@pytest.mark.parametrize("name", TWINNED)
 def test_forward_matches_twin(backend, name):
     op = OPS[name]
 
     @given(op.cases())
     def check(case):
-        _check_against_twin(name, op, case, backend.xp)
+        _check_against_twin(op, case, backend.xp)
 
     check()
 
@@ -123,7 +89,7 @@ def test_a_planted_forward_bug_is_caught():
     buggy = OPS["relu"]._replace(forward=lambda c, x: F.leaky_relu_forward(x, 0.01)[0])
     case = Case((npgen.asarray(-np.ones((2, 3)), dtype="float64"),), ("x",), {})
     with pytest.raises(AssertionError):
-        _check_against_twin("relu", buggy, case, npgen.get_backend().xp)
+        _check_against_twin(buggy, case, npgen.get_backend().xp)
 
 
 # Optimizer steps ---------------------------------------------------------------

@@ -271,43 +271,15 @@ def test_a_bug_from_step_two_shrinks_to_two_steps(tmp_path):
 
 # Every op has a verifier -----------------------------------------------------------------------
 
-VERIFIER_OF = {  # op of npgen (gradcheck registry, optimizers) -> its verifier
-    "dense": "verify_dense", "conv2d": "verify_conv2d",
-    "conv_transpose2d": "verify_conv_transpose2d", "batchnorm[train]": "verify_batchnorm_train",
-    "batchnorm[eval]": "verify_batchnorm_eval", "relu": "verify_activation",
-    "leaky_relu": "verify_activation", "sigmoid": "verify_activation",
-    "tanh": "verify_activation", "dropout": "verify_dropout", "flatten": "verify_flatten",
-    "unflatten": "verify_unflatten", "mse": "verify_mse", "bce_with_logits":
-    "verify_bce_with_logits", "gaussian_kl": "verify_gaussian_kl",
-    "reparameterize": "verify_reparameterize", "negative_elbo[bernoulli]": "verify_negative_elbo",
-    "negative_elbo[gaussian]": "verify_negative_elbo",
-    "gan_discriminator_loss": "verify_gan_discriminator_loss",
-    "gan_generator_loss[non-saturating]": "verify_gan_generator_loss",
-    "gan_generator_loss[saturating]": "verify_gan_generator_loss",
-    "wasserstein_critic_loss": "verify_wasserstein_critic_loss",
-    "wasserstein_generator_loss": "verify_wasserstein_generator_loss",
-    "nn.Dense": "verify_dense", "nn.Conv2d": "verify_conv2d",
-    "nn.ConvTranspose2d": "verify_conv_transpose2d",
-    "nn.BatchNorm1d": "verify_batchnorm_train", "nn.BatchNorm2d": "verify_batchnorm_train",
-    "SGD": "verify_optimizer_steps", "Adam": "verify_optimizer_steps",
-    "AdamW": "verify_optimizer_steps", "sgd_update": "verify_sgd_step",
-    "adam_update": "verify_adam_step", "clip_grad_norm": "verify_clip_grad_norm",
-    "gradient_penalty": "verify_gradient_penalty", "r1_penalty": "verify_r1_penalty",
-    "conv2d_winograd": "verify_conv2d", "conv_transpose2d_winograd": "verify_conv_transpose2d",
-    **{f"{op}_double_backward": "verify_double_backward" for op in (
-        "dense", "conv2d", "conv_transpose2d", "relu", "leaky_relu", "sigmoid", "tanh",
-        "flatten", "unflatten")},
-}
-
-
 def test_every_op_of_the_package_has_a_verifier():
-    from npgen import gradcheck_suite, optim
+    from npgen import optim
+    from npgen.registry import OPS, OPTIMIZER_VERIFIERS
 
-    ops = list(gradcheck_suite.OPS) + [name for name in optim.__all__ if name in (
-        "SGD", "Adam", "AdamW", "sgd_update", "adam_update", "clip_grad_norm")]
-    missing = [op for op in ops if op not in VERIFIER_OF]
+    verifier_of = {name: op.verifier for name, op in OPS.items()} | OPTIMIZER_VERIFIERS
+    missing = [op for op, verifier in verifier_of.items() if not verifier]
     assert not missing, f"ops without a verifier: {missing}"
-    assert set(VERIFIER_OF.values()) <= set(npgen.verify.__all__)
+    assert set(verifier_of.values()) <= set(npgen.verify.__all__)
+    assert set(OPTIMIZER_VERIFIERS) <= set(optim.__all__)
     functional = {n.removesuffix("_forward") for n in npgen.functional.__all__
                   if n.endswith("_forward")}
-    assert functional <= {op.split("[")[0] for op in VERIFIER_OF} | {"batchnorm"}
+    assert functional <= {op.split("[")[0] for op in verifier_of} | {"batchnorm"}

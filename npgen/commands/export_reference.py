@@ -11,9 +11,6 @@ from npgen.commands import op_names, require
 
 HELP = "write golden reference files (.npz per op and case, plus manifest.json)"
 
-# Golden-file op -> its name in the shared op names of ``npgen gradcheck --list``.
-_SHARED_NAMES = {"batchnorm_train": "batchnorm[train]", "batchnorm_eval": "batchnorm[eval]"}
-
 
 def add_arguments(parser) -> None:
     parser.add_argument("directory", nargs="?", default=None,
@@ -36,7 +33,9 @@ def golden_ops(names, ops) -> list[str]:
     ``negative_elbo[gaussian]`` selects ``negative_elbo`` (whose golden cases
     cover both likelihoods). An unknown name is a ValueError listing the ops.
     """
-    shared = {_SHARED_NAMES.get(op, op): op for op in ops}
+    from npgen.registry import golden_shared_names  # the names of ``npgen gradcheck --list``
+
+    shared = {golden_shared_names().get(op, op): op for op in ops}
     chosen, unknown = [], []
     for name in names:
         base = name.split("[")[0]
@@ -56,10 +55,11 @@ def run(args) -> int:
         raise ValueError(f"--seed must be >= 0; got {args.seed}")
     if not require("hypothesis", "export-reference", "verify"):  # npgen.verify uses it
         return 2
+    from npgen.registry import golden_shared_names
     from npgen.verify.golden import GOLDEN_CASES, OPS, export_reference
 
     if args.list:
-        print("\n".join(_SHARED_NAMES.get(op, op) for op in OPS))
+        print("\n".join(golden_shared_names().get(op, op) for op in OPS))
         return 0
     if args.directory is None:
         raise ValueError("missing the output folder: npgen export-reference DIRECTORY")

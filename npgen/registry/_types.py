@@ -1,0 +1,77 @@
+"""The entry types of the op registry: a configuration (:class:`Case`), a function with
+its VJP (:class:`FunctionOp`) and a module (:class:`ModuleOp`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from npgen.gradcheck import DEFAULT_TOLERANCES, GradcheckReport, check_module, check_vjp
+
+# dtype -> (rtol, atol). float64: the gradient check's defaults; float32: the forward on
+# inputs rounded to float32 against the float64 twin, a few units of float32's 6e-8
+# rounding per term times sums of a few dozen terms.
+TOLERANCES = {"float64": DEFAULT_TOLERANCES["float64"], "float32": (2e-5, 2e-5)}
+
+
+class Case(NamedTuple):
+    """One configuration: the arrays checked (float64, global backend) and the settings."""
+
+    inputs: tuple
+    names: tuple
+    config: dict  # non-array arguments, e.g. {"stride": (2, 1)}
+
+    def describe(self) -> str:
+        arrays = ", ".join(f"{n} {tuple(a.shape)}" for n, a in zip(self.names, self.inputs))
+        settings_ = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return arrays + (f"; {settings_}" if settings_ else "")
+
+
+class FunctionOp(NamedTuple):
+    """A function and its VJP: ``forward(config, *inputs) -> y``,
+    ``vjp(config, dy, *inputs) -> one gradient (or None) per input``.
+
+    ``twin(config, *host float64 inputs) -> float64 array or float`` is the slow
+    definition (npgen.testing.reference*); ``kinks`` the input values where the op is
+    not differentiable (the case strategy stays off them); ``tolerances`` dtype ->
+    (rtol, atol); ``docs`` the page that explains the op; ``verifier`` its
+    :mod:`npgen.verify` function; ``golden`` its golden-file op (None: none).
+    """
+
+    name: str
+    cases: Callable  # () -> strategy of Case
+    forward: Callable
+    vjp: Callable
+    twin: Callable | None = None
+    kinks: tuple = ()
+    tolerances: dict = TOLERANCES
+    docs: str = ""
+    verifier: str = ""
+    golden: str | None = None
+
+    def check(self, case: Case) -> GradcheckReport:
+        rtol, atol = self.tolerances["float64"]
+        return check_vjp(lambda *a: self.forward(case.config, *a),
+                         lambda dy, *a: self.vjp(case.config, dy, *a),
+                         case.inputs, names=case.names, rtol=rtol, atol=atol,
+                         raise_exception=False)
+
+
+class ModuleOp(NamedTuple):
+    """A module built by ``build(config)`` (float64), checked on ``case.inputs[0]``; the
+    other fields as in :class:`FunctionOp` (a module's twin is its functional op's)."""
+
+    name: str
+    cases: Callable  # () -> strategy of Case with inputs (x,)
+    build: Callable
+    twin: Callable | None = None
+    kinks: tuple = ()
+    tolerances: dict = TOLERANCES
+    docs: str = ""
+    verifier: str = ""
+    golden: str | None = None
+
+    def check(self, case: Case) -> GradcheckReport:
+        rtol, atol = self.tolerances["float64"]
+        return check_module(self.build(case.config), case.inputs[0], rtol=rtol, atol=atol,
+                            raise_exception=False)
