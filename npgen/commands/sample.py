@@ -66,8 +66,9 @@ def run(args) -> int:
         with atomic_write(out) as handle:
             np.savez(handle, samples=samples)
     elif samples.ndim == 4:
-        pictures.save_image_grid(samples, out, title=f"{config.model.upper()} samples "
-                                 f"({config.data}), epoch {saved.epoch}")
+        name = {"wgan-gp": "WGAN-GP", "r1": "GAN + R1"}.get(config.loss, config.model.upper())
+        pictures.save_image_grid(samples, out, title=f"{name} samples ({config.data}), "
+                                 f"epoch {saved.epoch}")
     else:
         _save_scatter(samples, config, saved, out)
     print(f"wrote {args.n} samples of the {config.model} ({config.data}, epoch "

@@ -120,7 +120,8 @@ def gan_pictures(run: Run) -> list:
     """A captioned sample grid (images) or scatter over the modes (2-D), and the loss curves."""
     out, paths, epoch = run.out, [], run.epoch
     if run.data.kind == "image":
-        title = f"DCGAN samples (z from N(0, I)), epoch {epoch}"
+        model = {"minimax": "DCGAN", "wgan-gp": "WGAN-GP", "r1": "GAN + R1"}[run.config.loss]
+        title = f"{model} samples (z from N(0, I)), epoch {epoch}"
         paths.append(pictures.save_image_grid(_samples(run, 64, -2), out / "samples.png",
                                               nrow=8, title=title))
     else:
