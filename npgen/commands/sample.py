@@ -66,8 +66,7 @@ def run(args) -> int:
         with atomic_write(out) as handle:
             np.savez(handle, samples=samples)
     elif samples.ndim == 4:
-        name = {"wgan-gp": "WGAN-GP", "r1": "GAN + R1"}.get(config.loss, config.model.upper())
-        pictures.save_image_grid(samples, out, title=f"{name} samples ({config.data}), "
+        pictures.save_image_grid(samples, out, title=f"{config.title} samples ({config.data}), "
                                  f"epoch {saved.epoch}")
     else:
         _save_scatter(samples, config, saved, out)

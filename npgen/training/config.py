@@ -79,6 +79,14 @@ class TrainConfig:
                           [0.5, 0.999] if self.loss == "minimax" else [0.0, 0.9])
         self.betas = [float(b) for b in self.betas]
 
+    @property
+    def title(self) -> str:
+        """The model's name in picture titles: VAE, DCGAN (conv) or GAN (MLP), WGAN-GP, GAN + R1."""
+        if self.model == "vae":
+            return "VAE"
+        penalized = {"wgan-gp": "WGAN-GP", "r1": "GAN + R1"}
+        return penalized.get(self.loss, "DCGAN" if self.arch == "conv" else "GAN")
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

@@ -120,8 +120,7 @@ def gan_pictures(run: Run) -> list:
     """A captioned sample grid (images) or scatter over the modes (2-D), and the loss curves."""
     out, paths, epoch = run.out, [], run.epoch
     if run.data.kind == "image":
-        model = {"minimax": "DCGAN", "wgan-gp": "WGAN-GP", "r1": "GAN + R1"}[run.config.loss]
-        title = f"{model} samples (z from N(0, I)), epoch {epoch}"
+        title = f"{run.config.title} samples (z from N(0, I)), epoch {epoch}"
         paths.append(pictures.save_image_grid(_samples(run, 64, -2), out / "samples.png",
                                               nrow=8, title=title))
     else:
