@@ -1,6 +1,7 @@
 """2-D convolution and transposed convolution: forward/backward pairs on any Array API library.
 
-Symbols (the same in ``docs/layers/convolution.md``); every pair is (height, width):
+Symbols (the same in ``docs/layers/convolution.md`` and ``docs/notation.md``); every pair is
+(height, width):
 
     N              batch size
     C_in, C_out    input and output channels
@@ -9,6 +10,7 @@ Symbols (the same in ``docs/layers/convolution.md``); every pair is (height, wid
     kh, kw         kernel height and width (kh * kw taps (i, j))
     s, p, d        stride, zero padding, dilation
     op             output padding of the transposed convolution
+    P              patch length, C_in * kh * kw (rows of the im2col columns)
     M              output pixels of conv2d, N * H_out * W_out (columns of the GEMM)
 
 conv2d is a cross-correlation, exactly ``torch.nn.functional.conv2d``::
@@ -16,12 +18,12 @@ conv2d is a cross-correlation, exactly ``torch.nn.functional.conv2d``::
     y[n, o, a, b] = bias[o] + sum_{c, i, j} weight[o, c, i, j] * x_pad[n, c, a*s + i*d, b*s + j*d]
     H_out = floor((H + 2p - d(kh - 1) - 1) / s) + 1
 
-computed as im2col followed by ONE 2-D matrix product (the GEMM (M, C_in*kh*kw) x
-(C_in*kh*kw, C_out), written transposed so that every reshape around it is free)::
+computed as im2col followed by ONE 2-D matrix product (the GEMM (M, P) x (P, C_out),
+written transposed so that every reshape around it is free)::
 
-    cols  = im2col(x_pad)              (C_in*kh*kw, M)   column m = the patch under pixel m
-    W_mat = weight.reshape(C_out, -1)  (C_out, C_in*kh*kw), no copy
-    y^T   = W_mat @ cols               (C_out, M)
+    x_patches = im2col(x_pad)              (P, M)   column m = the patch under pixel m
+    W_mat     = weight.reshape(C_out, P)   (C_out, P), no copy
+    y^T       = W_mat @ x_patches          (C_out, M)
 
 conv_transpose2d (``torch.nn.functional.conv_transpose2d``, weight (C_in, C_out, kh, kw)) is
 the adjoint of conv2d in its input: every input pixel adds ``value * kernel`` into its output
@@ -29,58 +31,52 @@ window (col2im), and ``H_out = (H - 1)s - 2p + d(kh - 1) + op + 1``.
 
 The duality is the code: conv2d's input gradient calls the transposed core
 :func:`_conv_transpose`, and conv_transpose2d's input gradient calls the conv2d core
-:func:`_conv2d`. Both weight gradients are the same product ``pixels @ cols^T``.
+:func:`_conv2d`; both cores return (N, C, H, W). Both weight gradients are the same product
+``pixels @ patches^T``. The second order is :mod:`npgen.functional.conv_second_order`.
 
-Inside, images are channel-major (C, N, H, W): im2col is then a ``stack`` of kh*kw strided
-slices whose reshape to (C*kh*kw, M) is free, the weight is a matrix by a free reshape, and
-the transposes between NCHW and channel-major move whole H x W planes. Inputs, outputs and
-weights keep torch's NCHW layouts; outputs are NCHW views of channel-major arrays, so the
-next layer's transpose to channel-major costs nothing.
+Inside, images are channel-major (C, N, H, W): im2col is a ``stack`` of kh*kw strided slices
+whose reshape to (P, M) is free, and the weight is a matrix by a free reshape. Outputs are
+NCHW views of channel-major arrays, so the next layer's transpose to channel-major is free.
+
+Each public function checks its operands once (:mod:`npgen.functional._conv_checks`) and
+calls the math below it (``conv2d``, ``conv2d_vjp``, ...), which holds no checks; the layers
+of :mod:`npgen.nn.conv` check with their own label and call the same math.
 
 This im2col code is the definition. :func:`conv_path` sends kernel-4 stride-2 layers with
 more than 3 channels on both sides to a faster computation of the same numbers
-(space-to-depth + Winograd F(2x2, 2x2), :mod:`npgen.functional.conv_winograd`, with its own
-cache); ``set_conv_path("reference")`` or ``NPGEN_CONV_PATH=reference`` forces this one.
+(space-to-depth + Winograd F(2x2, 2x2), :mod:`npgen.functional.conv_winograd`);
+``set_conv_path("reference")`` or ``NPGEN_CONV_PATH=reference`` forces this one.
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import array_api_compat
-
-from npgen._validation import check_like
+from npgen.backend import namespace_of
+from npgen.functional import _conv_checks as checks
 from npgen.functional import conv_winograd as winograd
-from npgen.functional._conv_checks import (
-    check_operands,
-    check_upstream,
-    conv_output_size,
-    geometry,
-    output_padding_pair,
-    transposed_output_size,
-)
-from npgen.functional.conv_winograd import get_conv_path, set_conv_path, use_conv_path
+from npgen.functional.conv_dispatch import conv_path, get_conv_path, set_conv_path, use_conv_path
 
-__all__ = [
-    "Conv2dCache",
-    "ConvTranspose2dCache",
-    "conv2d_backward",
-    "conv2d_double_backward",
-    "conv2d_forward",
-    "conv_transpose2d_backward",
-    "conv_transpose2d_double_backward",
-    "conv_transpose2d_forward",
-    "conv_path",
-    "get_conv_path",
-    "set_conv_path",
-    "use_conv_path",
-]
+__all__ = ["Conv2dCache", "ConvTranspose2dCache", "Geometry", "conv2d_backward",
+           "conv2d_double_backward", "conv2d_forward", "conv_output_size", "conv_path",
+           "conv_transpose2d_backward", "conv_transpose2d_double_backward",
+           "conv_transpose2d_forward", "conv_transpose_output_size", "get_conv_path",
+           "set_conv_path", "use_conv_path"]
+
+
+class Geometry(NamedTuple):
+    """Where a convolution's taps fall: (height, width) pairs, as ``torch.nn.Conv2d`` keeps them."""
+
+    stride: tuple = (1, 1)  # s >= 1
+    padding: tuple = (0, 0)  # p >= 0 zeros on each side
+    dilation: tuple = (1, 1)  # d >= 1: kernel taps d pixels apart
+    output_padding: tuple = (0, 0)  # op, transposed convolution only: 0 <= op < max(s, d)
 
 
 class Conv2dCache(NamedTuple):
-    """What :func:`conv2d_backward` reads."""
+    """What :func:`conv2d_backward` reads (:func:`geometry_of` reassembles its Geometry)."""
 
-    cols: Any  # (C_in*kh*kw, N*H_out*W_out) im2col of the padded input
+    x_patches: Any  # (P, M) im2col of the padded input
     weight: Any  # (C_out, C_in, kh, kw)
     input_shape: tuple  # (N, C_in, H, W)
     output_shape: tuple  # (N, C_out, H_out, W_out)
@@ -91,9 +87,9 @@ class Conv2dCache(NamedTuple):
 
 
 class ConvTranspose2dCache(NamedTuple):
-    """What :func:`conv_transpose2d_backward` reads."""
+    """What :func:`conv_transpose2d_backward` reads (its output size is dy's)."""
 
-    x_cols: Any  # (C_in, N*H*W) the input, one column per pixel
+    x_pixels: Any  # (C_in, N*H*W) the input, one column per pixel
     weight: Any  # (C_in, C_out, kh, kw)
     input_shape: tuple  # (N, C_in, H, W)
     output_shape: tuple  # (N, C_out, H_out, W_out)
@@ -103,25 +99,34 @@ class ConvTranspose2dCache(NamedTuple):
     has_bias: bool
 
 
-# ----------------------------------------------------------------------------
-# Which implementation a geometry takes
-# ----------------------------------------------------------------------------
+def geometry_of(cache) -> Geometry:
+    """The stride, padding and dilation a forward ran with (any conv cache, Winograd's too)."""
+    return Geometry(cache.stride, cache.padding, cache.dilation)
 
 
-def conv_path(in_channels, out_channels, kernel, stride, dilation):
-    """("winograd" or "reference", why) for a conv2d, or a conv_transpose2d with its geometry.
+def conv_output_size(size: int, k: int, s: int, p: int, d: int) -> int:
+    """H_out = floor((H + 2p - d(k - 1) - 1) / s) + 1 on one axis (< 1: the kernel overhangs)."""
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
-    The im2col code below is the definition. The Winograd path (conv_winograd.py) takes
-    exactly: kernel 4x4, stride 2, dilation 1, any padding (and output_padding), both channel
-    counts > 3, and ``get_conv_path() == "auto"``.
-    """
-    if get_conv_path() == "reference":
-        return "reference", "forced by set_conv_path('reference') or NPGEN_CONV_PATH=reference"
-    if min(in_channels, out_channels) <= 3:
-        return "reference", "thin layer (C_in or C_out <= 3): im2col is small, no gain"
-    if (tuple(kernel), tuple(stride), tuple(dilation)) != ((4, 4), (2, 2), (1, 1)):
-        return "reference", "the fast path covers only kernel 4, stride 2, dilation 1"
-    return "winograd", "k4 s2 d1: space-to-depth + Winograd F(2x2, 2x2), 0.56x the products"
+
+def conv_transpose_output_size(size: int, k: int, s: int, p: int, d: int, op: int) -> int:
+    """H_out = (H - 1)s - 2p + d(k - 1) + op + 1 on one axis."""
+    return (size - 1) * s - 2 * p + d * (k - 1) + op + 1
+
+
+def output_size(size, kernel, geometry: Geometry, transposed: bool = False) -> tuple:
+    """(H_out, W_out) of conv2d, or of conv_transpose2d, on an input (H, W) = ``size``."""
+    g = geometry
+    if transposed:
+        return tuple(map(conv_transpose_output_size, size, kernel, g.stride, g.padding,
+                         g.dilation, g.output_padding))
+    return tuple(map(conv_output_size, size, kernel, g.stride, g.padding, g.dilation))
+
+
+def _winograd(c_in, c_out, weight, geometry) -> bool:
+    """True when :func:`conv_path` sends this layer to the Winograd fast path."""
+    return conv_path(c_in, c_out, weight.shape[2:], geometry.stride,
+                     geometry.dilation)[0] == "winograd"
 
 
 # ----------------------------------------------------------------------------
@@ -146,20 +151,23 @@ def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1):
         ``H_out = floor((H + 2p - d(kh - 1) - 1) / s) + 1``, likewise W_out.
     cache : Conv2dCache
     """
-    where = "conv2d"
-    check_operands(where, x, weight, bias, "(C_out, C_in, kh, kw)", in_axis=1, out_axis=0)
-    stride, padding, dilation = geometry(where, stride, padding, dilation)
-    out_size = conv_output_size(where, x.shape[2:], weight.shape[2:], stride, padding, dilation)
-    if conv_path(x.shape[1], weight.shape[0], weight.shape[2:], stride, dilation)[0] == "winograd":
-        return winograd.conv2d_winograd(x, weight, bias, padding, out_size)
-    y, cols = _conv2d(x, weight, bias, stride, padding, dilation, out_size)
-    cache = Conv2dCache(cols, weight, tuple(x.shape), tuple(y.shape),
-                        stride, padding, dilation, bias is not None)
+    geometry = checks.conv2d_operands("conv2d", x, weight, bias, stride, padding, dilation)
+    return conv2d(x, weight, bias, geometry)
+
+
+def conv2d(x, weight, bias, geometry: Geometry):
+    """The math of :func:`conv2d_forward` on checked operands: -> (y, cache)."""
+    out_size = output_size(x.shape[2:], weight.shape[2:], geometry)  # (H_out, W_out)
+    if _winograd(x.shape[1], weight.shape[0], weight, geometry):
+        return winograd.conv2d_winograd(x, weight, bias, geometry.padding, out_size)
+    y, x_patches = _conv2d(x, weight, bias, geometry, out_size)  # (N, C_out, H_out, W_out)
+    cache = Conv2dCache(x_patches, weight, tuple(x.shape), tuple(y.shape), geometry.stride,
+                        geometry.padding, geometry.dilation, bias is not None)
     return y, cache
 
 
 def conv2d_backward(dy, cache: Conv2dCache):
-    """VJP of conv2d: dx = conv_transpose2d(dy, weight), dW = dY cols^T, db = sum(dy).
+    """VJP of conv2d: dx = conv_transpose2d(dy, weight), dweight = dy x_patches^T, dbias = sum(dy).
 
     Parameters
     ----------
@@ -172,53 +180,25 @@ def conv2d_backward(dy, cache: Conv2dCache):
     dweight : array (C_out, C_in, kh, kw)
     dbias : array (C_out,), or None when the forward had no bias
     """
-    xp = check_upstream("conv2d_backward", dy, cache)
+    checks.upstream("conv2d_backward", dy, cache)
+    return conv2d_vjp(dy, cache)
+
+
+def conv2d_vjp(dy, cache: Conv2dCache):
+    """The math of :func:`conv2d_backward` on a checked dy: -> (dx, dweight, dbias)."""
     if isinstance(cache, winograd.WinogradConv2dCache):
         return winograd.conv2d_winograd_backward(dy, cache)
+    xp = namespace_of(dy)
     batch, _, h, w = cache.input_shape
-    dy_cols = _pixel_columns(dy)  # (C_out, M)
-    dweight = _weight_gradient(dy_cols, cache.cols, cache.weight.shape)  # (C_out, C_in, kh, kw)
+    dy_pixels = _pixel_columns(dy)  # (C_out, M): one column per output pixel
+    dweight = _weight_gradient(dy_pixels, cache.x_patches,
+                               cache.weight.shape)  # (C_out, C_in, kh, kw)
     # The input gradient IS a transposed convolution of dy with the same weight, cut to
     # exactly H x W (rows and columns a strided conv never read get zero).
-    dx = _conv_transpose(dy_cols, cache.weight, batch, tuple(dy.shape[2:]), (h, w),
-                         cache.stride, cache.padding, cache.dilation)  # (C_in, N, H, W)
-    dx = xp.permute_dims(dx, (1, 0, 2, 3))  # (N, C_in, H, W)
-    dbias = xp.sum(dy_cols, axis=1) if cache.has_bias else None  # (C_out,)
+    dx = _conv_transpose(dy_pixels, cache.weight, (batch, *dy.shape[2:]), (h, w),
+                         geometry_of(cache))  # (N, C_in, H, W)
+    dbias = xp.sum(dy_pixels, axis=1) if cache.has_bias else None  # (C_out,)
     return dx, dweight, dbias
-
-
-def conv2d_double_backward(ddx, dy, cache: Conv2dCache):
-    """VJP of dx = conv_transpose2d(dy, W) for <ddx, dx>: d_dy = conv2d(ddx, W), dW = dY cols(ddx)^T
-
-    The second order is the first order once more: conv2d's input gradient is a transposed
-    convolution, linear in dy and in W and blind to x, so its adjoint in dy is a conv2d
-    FORWARD of ddx (same weight, stride, padding, dilation; no bias), and its weight
-    gradient is conv2d's weight-gradient product with ddx in the place of x.
-
-    Parameters
-    ----------
-    ddx : array (N, C_in, H, W)
-        Cotangent of the backward's ``dx``.
-    dy : array (N, C_out, H_out, W_out)
-        The upstream gradient the backward received.
-    cache : Conv2dCache from :func:`conv2d_forward`
-
-    Returns
-    -------
-    d_dy : array (N, C_out, H_out, W_out)
-    d_x : array (N, C_in, H, W), zeros (dx does not read x)
-    dweight : array (C_out, C_in, kh, kw)
-    dbias : array (C_out,) of zeros, or None when the forward had no bias
-    """
-    xp = _check_second_order("conv2d_double_backward", ddx, dy, cache)
-    out_size = tuple(dy.shape[2:])
-    # <ddx, conv_transpose2d(dy, W)> = <conv2d(ddx, W), dy>: the duality, read backwards.
-    d_dy, ddx_cols = _conv2d(ddx, cache.weight, None, cache.stride, cache.padding,
-                             cache.dilation, out_size)  # (N, C_out, H_out, W_out), (C_in*kh*kw, M)
-    dweight = _weight_gradient(_pixel_columns(dy), ddx_cols,
-                               cache.weight.shape)  # (C_out, C_in, kh, kw)
-    dbias = xp.zeros_like(dweight[:, 0, 0, 0]) if cache.has_bias else None  # (C_out,)
-    return d_dy, xp.zeros_like(ddx), dweight, dbias
 
 
 # ----------------------------------------------------------------------------
@@ -249,30 +229,32 @@ def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_p
         ``H_out = (H - 1)s - 2p + d(kh - 1) + op + 1``, likewise W_out.
     cache : ConvTranspose2dCache
     """
-    where = "conv_transpose2d"
-    check_operands(where, x, weight, bias, "(C_in, C_out, kh, kw)", in_axis=0, out_axis=1)
-    stride, padding, dilation = geometry(where, stride, padding, dilation)
-    output_padding = output_padding_pair(where, output_padding, stride, dilation)
-    out_size = transposed_output_size(where, x.shape[2:], weight.shape[2:], stride, padding,
-                                       output_padding, dilation)
-    if conv_path(x.shape[1], weight.shape[1], weight.shape[2:], stride, dilation)[0] == "winograd":
-        return winograd.conv_transpose2d_winograd(x, weight, bias, padding, out_size)
-    xp = array_api_compat.array_namespace(x)
+    geometry = checks.conv_transpose2d_operands("conv_transpose2d", x, weight, bias, stride,
+                                                padding, output_padding, dilation)
+    return conv_transpose2d(x, weight, bias, geometry)
+
+
+def conv_transpose2d(x, weight, bias, geometry: Geometry):
+    """The math of :func:`conv_transpose2d_forward` on checked operands: -> (y, cache)."""
+    out_size = output_size(x.shape[2:], weight.shape[2:], geometry, transposed=True)
+    if _winograd(x.shape[1], weight.shape[1], weight, geometry):
+        return winograd.conv_transpose2d_winograd(x, weight, bias, geometry.padding, out_size)
+    xp = namespace_of(x)
     batch, _, h, w = x.shape
-    x_cols = _pixel_columns(x)  # (C_in, N*H*W)
-    # The same computation as conv2d's input gradient (see conv2d_backward).
-    y = _conv_transpose(x_cols, weight, batch, (h, w), out_size,
-                        stride, padding, dilation)  # (C_out, N, H_out, W_out)
+    x_pixels = _pixel_columns(x)  # (C_in, N*H*W)
+    # The same computation as conv2d's input gradient (see conv2d_vjp).
+    y = _conv_transpose(x_pixels, weight, (batch, h, w), out_size,
+                        geometry)  # (N, C_out, H_out, W_out)
     if bias is not None:
-        y = y + xp.reshape(bias, (-1, 1, 1, 1))  # (C_out, N, H_out, W_out)
-    y = xp.permute_dims(y, (1, 0, 2, 3))  # (N, C_out, H_out, W_out)
-    cache = ConvTranspose2dCache(x_cols, weight, tuple(x.shape), tuple(y.shape),
-                                 stride, padding, dilation, bias is not None)
+        y = y + xp.reshape(bias, (1, -1, 1, 1))  # (N, C_out, H_out, W_out)
+    cache = ConvTranspose2dCache(x_pixels, weight, tuple(x.shape), tuple(y.shape),
+                                 geometry.stride, geometry.padding, geometry.dilation,
+                                 bias is not None)
     return y, cache
 
 
 def conv_transpose2d_backward(dy, cache: ConvTranspose2dCache):
-    """VJP of conv_transpose2d: dx = conv2d(dy, weight), dW = X im2col(dy)^T, db = sum(dy).
+    """VJP of conv_transpose2d: dx = conv2d(dy, weight), dweight = x im2col(dy)^T, dbias = sum(dy).
 
     Parameters
     ----------
@@ -285,52 +267,25 @@ def conv_transpose2d_backward(dy, cache: ConvTranspose2dCache):
     dweight : array (C_in, C_out, kh, kw)
     dbias : array (C_out,), or None when the forward had no bias
     """
-    xp = check_upstream("conv_transpose2d_backward", dy, cache)
+    checks.upstream("conv_transpose2d_backward", dy, cache)
+    return conv_transpose2d_vjp(dy, cache)
+
+
+def conv_transpose2d_vjp(dy, cache: ConvTranspose2dCache):
+    """The math of :func:`conv_transpose2d_backward` on a checked dy: -> (dx, dweight, dbias)."""
     if isinstance(cache, winograd.WinogradConvTranspose2dCache):
         return winograd.conv_transpose2d_winograd_backward(dy, cache)
+    xp = namespace_of(dy)
     _, _, h, w = cache.input_shape
     # The input gradient IS a conv2d forward of dy with the same weight, read as a conv2d
     # weight (C_out', C_in', kh, kw) = (C_in, C_out, kh, kw). It is evaluated at the H x W
     # positions that exist: when op >= s (allowed if d > s) the conv2d formula gives more.
-    dx, dy_cols = _conv2d(dy, cache.weight, None, cache.stride, cache.padding, cache.dilation,
-                          (h, w))  # (N, C_in, H, W), (C_out*kh*kw, N*H*W)
-    dweight = _weight_gradient(cache.x_cols, dy_cols, cache.weight.shape)  # (C_in, C_out, kh, kw)
+    dx, dy_patches = _conv2d(dy, cache.weight, None, geometry_of(cache),
+                             (h, w))  # (N, C_in, H, W), (C_out*kh*kw, N*H*W) im2col of dy
+    dweight = _weight_gradient(cache.x_pixels, dy_patches,
+                               cache.weight.shape)  # (C_in, C_out, kh, kw)
     dbias = xp.sum(dy, axis=(0, 2, 3)) if cache.has_bias else None  # (C_out,)
     return dx, dweight, dbias
-
-
-def conv_transpose2d_double_backward(ddx, dy, cache: ConvTranspose2dCache):
-    """VJP of dx = conv2d(dy, W) for <ddx, dx>: d_dy = conv_transpose2d(ddx, W), dW = X' cols(dy)^T.
-
-    Here X' is ddx with one column per pixel. Again the duality: the backward is a conv2d
-    forward of dy, so its adjoint in dy is a transposed convolution of ddx (cut to dy's
-    H_out x W_out, which fixes the output padding), and its weight gradient is the
-    transposed conv's own weight-gradient product with ddx in the place of x.
-
-    Parameters
-    ----------
-    ddx : array (N, C_in, H, W)
-    dy : array (N, C_out, H_out, W_out)
-    cache : ConvTranspose2dCache from :func:`conv_transpose2d_forward`
-
-    Returns
-    -------
-    d_dy : array (N, C_out, H_out, W_out)
-    d_x : array (N, C_in, H, W), zeros (dx does not read x)
-    dweight : array (C_in, C_out, kh, kw)
-    dbias : array (C_out,) of zeros, or None when the forward had no bias
-    """
-    xp = _check_second_order("conv_transpose2d_double_backward", ddx, dy, cache)
-    batch, _, h, w = cache.input_shape
-    ddx_cols = _pixel_columns(ddx)  # (C_in, N*H*W)
-    d_dy = _conv_transpose(ddx_cols, cache.weight, batch, (h, w), tuple(dy.shape[2:]),
-                           cache.stride, cache.padding, cache.dilation)  # (C_out, N, H_out, W_out)
-    d_dy = xp.permute_dims(d_dy, (1, 0, 2, 3))  # (N, C_out, H_out, W_out)
-    dy_cols = _im2col(_pad(dy, cache.padding), tuple(cache.weight.shape[2:]), cache.stride,
-                      cache.dilation, (h, w))  # (C_out*kh*kw, N*H*W), as in the backward
-    dweight = _weight_gradient(ddx_cols, dy_cols, cache.weight.shape)  # (C_in, C_out, kh, kw)
-    dbias = xp.zeros_like(dweight[0, :, 0, 0]) if cache.has_bias else None  # (C_out,)
-    return d_dy, xp.zeros_like(ddx), dweight, dbias
 
 
 # ----------------------------------------------------------------------------
@@ -338,119 +293,122 @@ def conv_transpose2d_double_backward(ddx, dy, cache: ConvTranspose2dCache):
 # ----------------------------------------------------------------------------
 
 
-def _conv2d(x, weight, bias, stride, padding, dilation, out_size):
-    """im2col + one GEMM. x (N, C_in, H, W), weight (C_out, C_in, kh, kw) -> (y, cols).
+def _conv2d(x, weight, bias, geometry: Geometry, out_size):
+    """im2col + one GEMM. x (N, C_in, H, W), weight (C_out, C_in, kh, kw) -> (y, x_patches).
 
     y is (N, C_out, H_out, W_out) (a channel-major array seen through a transpose);
-    cols is (C_in*kh*kw, N*H_out*W_out). ``out_size`` may be smaller than the conv2d
-    formula gives: the trailing output pixels are then not computed.
+    x_patches is (P, M). ``out_size`` may be smaller than the conv2d formula gives: the
+    trailing output pixels are then not computed.
     """
-    xp = array_api_compat.array_namespace(x)
+    xp = namespace_of(x)
     batch, c_out = x.shape[0], weight.shape[0]
-    x_pad = _pad(x, padding)  # (C_in, N, H + 2p_h, W + 2p_w)
-    cols = _im2col(x_pad, tuple(weight.shape[2:]), stride, dilation, out_size)  # (C_in*kh*kw, M)
-    y = xp.reshape(weight, (c_out, cols.shape[0])) @ cols  # (C_out, M)
+    x_pad = _pad(x, geometry.padding)  # (C_in, N, H + 2p_h, W + 2p_w)
+    x_patches = _im2col(x_pad, tuple(weight.shape[2:]), geometry, out_size)  # (P, M)
+    y = xp.reshape(weight, (c_out, x_patches.shape[0])) @ x_patches  # (C_out, M)
     if bias is not None:
         y += xp.reshape(bias, (c_out, 1))  # (C_out, M), in place: y is a fresh product
     y = xp.reshape(y, (c_out, batch, *out_size))  # (C_out, N, H_out, W_out)
-    return xp.permute_dims(y, (1, 0, 2, 3)), cols  # (N, C_out, H_out, W_out)
+    return xp.permute_dims(y, (1, 0, 2, 3)), x_patches  # (N, C_out, H_out, W_out)
 
 
-def _conv_transpose(x_cols, weight, batch, in_size, out_size, stride, padding, dilation):
+def _conv_transpose(x_pixels, weight, grid, out_size, geometry: Geometry):
     """One GEMM + col2im + crop: the adjoint of :func:`_conv2d` in its input.
 
-    x_cols (C_in, N*H*W) and weight (C_in, C_out, kh, kw) -> y (C_out, N, H_out, W_out),
-    channel-major. Column m of ``W_mat^T @ x_cols`` is pixel m's values times every kernel
-    tap; col2im adds those patches into the padded output, and the padding is cropped off.
+    x_pixels (C_in, N*H*W) with grid = (N, H, W), and weight (C_in, C_out, kh, kw)
+    -> y (N, C_out, H_out, W_out) (a channel-major array seen through a transpose). Column m
+    of ``W_mat^T @ x_pixels`` is pixel m's values times every kernel tap; col2im adds those
+    patches into the padded output, and the padding is cropped off.
     """
-    xp = array_api_compat.array_namespace(x_cols)
-    (h_out, w_out), (p_h, p_w) = out_size, padding
+    xp = namespace_of(x_pixels)
+    (h_out, w_out), (p_h, p_w) = out_size, geometry.padding
     c_in, c_out, kh, kw = weight.shape
-    cols = xp.reshape(weight, (c_in, c_out * kh * kw)).mT @ x_cols  # (C_out*kh*kw, N*H*W)
+    patches = xp.reshape(weight, (c_in, c_out * kh * kw)).mT @ x_pixels  # (C_out*kh*kw, N*H*W)
     canvas = (h_out + 2 * p_h, w_out + 2 * p_w)
-    y_pad = _col2im(cols, c_out, batch, (kh, kw), stride, dilation, in_size, canvas)
-    return y_pad[:, :, p_h:p_h + h_out, p_w:p_w + w_out]  # (C_out, N, H_out, W_out)
+    y_pad = _col2im(patches, c_out, (kh, kw), geometry, grid, canvas)  # (C_out, N, ...canvas)
+    y = y_pad[:, :, p_h:p_h + h_out, p_w:p_w + w_out]  # (C_out, N, H_out, W_out)
+    return xp.permute_dims(y, (1, 0, 2, 3))  # (N, C_out, H_out, W_out)
 
 
 def _pixel_columns(x):
     """(N, C, H, W) -> (C, N*H*W): one column per pixel (free if x is a channel-major view)."""
-    xp = array_api_compat.array_namespace(x)
+    xp = namespace_of(x)
     batch, channels, h, w = x.shape
     x_cm = xp.permute_dims(x, (1, 0, 2, 3))  # (C, N, H, W)
     return xp.reshape(x_cm, (channels, batch * h * w))  # (C, N*H*W)
 
 
-def _weight_gradient(pixels, cols, weight_shape):
-    """The sum over the P pixels of pixels cols^T: (A, P), (B*kh*kw, P) -> (A, B, kh, kw).
+def _weight_gradient(pixels, patches, weight_shape):
+    """The sum over the pixels of pixels patches^T: (A, M'), (B*kh*kw, M') -> (A, B, kh, kw).
 
-    conv2d: pixels = dy, cols = im2col(x). conv_transpose2d: pixels = x, cols = im2col(dy).
+    conv2d: pixels = dy, patches = im2col(x). conv_transpose2d: pixels = x,
+    patches = im2col(dy). M' is the pixel count the two share.
     """
-    xp = array_api_compat.array_namespace(pixels)
-    return xp.reshape(pixels @ cols.mT, weight_shape)  # (A, B*kh*kw) -> (A, B, kh, kw)
+    xp = namespace_of(pixels)
+    return xp.reshape(pixels @ patches.mT, weight_shape)  # (A, B*kh*kw) -> (A, B, kh, kw)
 
 
 def _pad(x, padding):
     """(N, C, H, W) -> zero-padded and channel-major (C, N, H + 2p_h, W + 2p_w)."""
-    xp = array_api_compat.array_namespace(x)
+    xp = namespace_of(x)
     batch, channels, h, w = x.shape
     p_h, p_w = padding
     x_cm = xp.permute_dims(x, (1, 0, 2, 3))  # (C, N, H, W), a view
     if p_h == 0 and p_w == 0:
         return x_cm
     shape = (channels, batch, h + 2 * p_h, w + 2 * p_w)
-    x_pad = xp.zeros(shape, dtype=x.dtype, device=array_api_compat.device(x))
+    x_pad = xp.zeros(shape, dtype=x.dtype, device=x.device)
     x_pad[:, :, p_h:p_h + h, p_w:p_w + w] = x_cm
     return x_pad
 
 
-def _tap(i, j, grid, stride, dilation):
+def _tap(i, j, grid, geometry: Geometry):
     """The slices of a padded image that tap (i, j) meets at the grid's (rows, cols) positions."""
-    (g_h, g_w), (s_h, s_w), (d_h, d_w) = grid, stride, dilation
+    (g_h, g_w), (s_h, s_w), (d_h, d_w) = grid, geometry.stride, geometry.dilation
     # the stops are in bounds: the last position read is i*d + s*(g - 1)
     return (slice(i * d_h, i * d_h + s_h * (g_h - 1) + 1, s_h),
             slice(j * d_w, j * d_w + s_w * (g_w - 1) + 1, s_w))
 
 
-def _im2col(x_pad, kernel, stride, dilation, out_size):
+def _im2col(x_pad, kernel, geometry: Geometry, out_size):
     """(C, N, H_p, W_p) -> (C*kh*kw, N*H_out*W_out): column m is the patch under output pixel m.
 
     Rows are ordered (c, i, j), as in ``weight.reshape(C_out, C*kh*kw)``.
     """
-    xp = array_api_compat.array_namespace(x_pad)
+    xp = namespace_of(x_pad)
     channels, batch = x_pad.shape[0], x_pad.shape[1]
     kh, kw = kernel
     taps = []
     for i in range(kh):
         for j in range(kw):
-            at_rows, at_cols = _tap(i, j, out_size, stride, dilation)
+            at_rows, at_cols = _tap(i, j, out_size, geometry)
             taps.append(x_pad[:, :, at_rows, at_cols])  # (C, N, H_out, W_out)
-    cols = xp.stack(taps, axis=1)  # (C, kh*kw, N, H_out, W_out)
-    return xp.reshape(cols, (channels * kh * kw, batch * out_size[0] * out_size[1]))
+    patches = xp.stack(taps, axis=1)  # (C, kh*kw, N, H_out, W_out)
+    return xp.reshape(patches, (channels * kh * kw, batch * out_size[0] * out_size[1]))
 
 
-def _col2im(cols, channels, batch, kernel, stride, dilation, grid, canvas):
+def _col2im(patches, channels, kernel, geometry: Geometry, grid, canvas):
     """The adjoint of im2col: add every column's patch back where it was read from.
 
-    cols (C*kh*kw, N*G_h*G_w) holds one patch per grid position; returns the canvas
-    (C, N, canvas_h, canvas_w): zeros plus the sum of the overlapping patches.
+    patches (C*kh*kw, N*G_h*G_w) holds one patch per position of grid = (N, G_h, G_w);
+    returns the canvas (C, N, canvas_h, canvas_w): zeros plus the sum of the overlapping
+    patches.
     """
-    xp = array_api_compat.array_namespace(cols)
+    xp = namespace_of(patches)
     kh, kw = kernel
-    patches = xp.reshape(cols, (channels, kh * kw, batch, *grid))  # (C, kh*kw, N, G_h, G_w)
-    out = xp.zeros((channels, batch, *canvas), dtype=cols.dtype,
-                   device=array_api_compat.device(cols))  # (C, N, canvas_h, canvas_w)
+    batch, *positions = grid
+    patches = xp.reshape(patches, (channels, kh * kw, *grid))  # (C, kh*kw, N, G_h, G_w)
+    out = xp.zeros((channels, batch, *canvas), dtype=patches.dtype,
+                   device=patches.device)  # (C, N, canvas_h, canvas_w)
     for i in range(kh):
         for j in range(kw):
-            at_rows, at_cols = _tap(i, j, grid, stride, dilation)
+            at_rows, at_cols = _tap(i, j, positions, geometry)
             out[:, :, at_rows, at_cols] += patches[:, i * kw + j, ...]  # (C, N, G_h, G_w)
     return out
 
 
-def _check_second_order(where, ddx, dy, cache):
-    """dy like the forward's output and ddx like its input (library, device, dtype, shape)."""
-    xp = check_upstream(where, dy, cache)
-    check_like(where, ddx, cache.weight, "ddx", "weight")
-    if tuple(ddx.shape) != cache.input_shape:
-        raise ValueError(f"{where}: expected ddx of the input's shape {cache.input_shape}; "
-                         f"got shape {tuple(ddx.shape)}")
-    return xp
+# The second order reuses the cores above; it is re-exported so that every conv op is
+# importable from here (imported last: conv_second_order imports this module).
+from npgen.functional.conv_second_order import (  # noqa: E402
+    conv2d_double_backward,
+    conv_transpose2d_double_backward,
+)

@@ -2,7 +2,8 @@
 
 :mod:`npgen.functional.conv` (im2col) is the definition; this module computes the same
 numbers with 0.56x the multiplications for the geometry DCGAN uses, and
-:func:`npgen.functional.conv.conv_path` says when. The derivation, in these symbols, is
+:func:`npgen.functional.conv.conv_path` says when
+(:mod:`npgen.functional.conv_dispatch`). The derivation, in these symbols, is
 ``docs/layers/winograd.md``; a test holds both paths equal (tests/test_conv_fast_path.py).
 
 Symbols (those of conv.py, plus):
@@ -30,51 +31,15 @@ layout is channels-last; outputs are NCHW views of NHWC arrays. Standard Array A
 
 from __future__ import annotations
 
-import contextlib
-import os
 from typing import Any, NamedTuple
 
 import array_api_compat
 
 from npgen.backend import batch_chunks, run_chunks
 
-__all__ = ["CONV_PATHS", "WinogradConv2dCache", "WinogradConvTranspose2dCache", "conv2d_winograd",
+__all__ = ["WinogradConv2dCache", "WinogradConvTranspose2dCache", "conv2d_winograd",
            "conv2d_winograd_backward", "conv_transpose2d_winograd",
-           "conv_transpose2d_winograd_backward", "get_conv_path", "set_conv_path",
-           "use_conv_path"]
-
-CONV_PATHS = ("auto", "reference")
-_forced_path = {"path": None}  # None: NPGEN_CONV_PATH, else "auto"
-
-
-def get_conv_path() -> str:
-    """"auto" (the default: :func:`conv_path` decides) or "reference" (im2col everywhere)."""
-    path = _forced_path["path"] or os.environ.get("NPGEN_CONV_PATH", "").strip() or "auto"
-    if path not in CONV_PATHS:
-        raise ValueError(f"NPGEN_CONV_PATH must be one of {CONV_PATHS}; got {path!r}")
-    return path
-
-
-def set_conv_path(path: str | None) -> str | None:
-    """Force the im2col reference ("reference") or let :func:`conv_path` choose ("auto").
-
-    None goes back to the default, ``NPGEN_CONV_PATH`` (else "auto"). Returns the previous
-    setting (None if it was the default), which can be passed back.
-    """
-    if path is not None and path not in CONV_PATHS:
-        raise ValueError(f"set_conv_path: expected one of {CONV_PATHS} or None; got {path!r}")
-    previous, _forced_path["path"] = _forced_path["path"], path
-    return previous
-
-
-@contextlib.contextmanager
-def use_conv_path(path: str):
-    """Context manager: :func:`set_conv_path` inside the block, the previous setting after."""
-    previous = set_conv_path(path)
-    try:
-        yield
-    finally:
-        set_conv_path(previous)
+           "conv_transpose2d_winograd_backward"]
 
 
 class WinogradConv2dCache(NamedTuple):

@@ -9,14 +9,16 @@ weights move between the two libraries. Unlike PyTorch, the input must be batche
 from __future__ import annotations
 
 from npgen import init
-from npgen._validation import check_axis, check_like, check_positive_int, pair
+from npgen._validation import check_positive_int, pair
+from npgen.functional import _conv_checks as checks
 from npgen.functional.conv import (
-    conv2d_backward,
+    Geometry,
+    conv2d,
     conv2d_double_backward,
-    conv2d_forward,
-    conv_transpose2d_backward,
+    conv2d_vjp,
+    conv_transpose2d,
     conv_transpose2d_double_backward,
-    conv_transpose2d_forward,
+    conv_transpose2d_vjp,
 )
 from npgen.nn.module import Module, check_parameter_dtype, make_rng
 
@@ -61,23 +63,21 @@ class Conv2d(Module):
         return _extra_repr(self)
 
     def forward(self, x):
-        _check_input(self, x)
-        y, self._cache = _named(self, conv2d_forward, x, self._parameters["weight"],
-                                self._parameters.get("bias"), self.stride, self.padding,
-                                self.dilation)
+        weight, geometry = self._parameters["weight"], _geometry(self)
+        checks.layer_input(_label(self), "conv2d", x, weight, self.in_channels, geometry)
+        y, self._cache = conv2d(x, weight, self._parameters.get("bias"), geometry)
         return y
 
     def backward(self, dy):
-        dx, dweight, dbias = _named(self, conv2d_backward, dy, self._require_cache())
+        cache = self._require_cache()
+        checks.upstream(f"{_label(self)}: conv2d_backward", dy, cache)
+        dx, dweight, dbias = conv2d_vjp(dy, cache)
         self._accumulate(weight=dweight, bias=dbias)
         self._dy = dy
         return dx
 
     def double_backward(self, ddx):
-        d_dy, d_x, dweight, dbias = _named(self, conv2d_double_backward, ddx,
-                                           self._require_upstream(), self._require_cache())
-        self._accumulate(weight=dweight, bias=dbias)
-        return d_dy, d_x
+        return _double_backward(self, "conv2d_double_backward", conv2d_double_backward, ddx)
 
 
 class ConvTranspose2d(Module):
@@ -120,23 +120,23 @@ class ConvTranspose2d(Module):
         return _extra_repr(self)
 
     def forward(self, x):
-        _check_input(self, x)
-        y, self._cache = _named(self, conv_transpose2d_forward, x, self._parameters["weight"],
-                                self._parameters.get("bias"), self.stride, self.padding,
-                                self.output_padding, self.dilation)
+        weight, geometry = self._parameters["weight"], _geometry(self)
+        checks.layer_input(_label(self), "conv_transpose2d", x, weight, self.in_channels,
+                           geometry)
+        y, self._cache = conv_transpose2d(x, weight, self._parameters.get("bias"), geometry)
         return y
 
     def backward(self, dy):
-        dx, dweight, dbias = _named(self, conv_transpose2d_backward, dy, self._require_cache())
+        cache = self._require_cache()
+        checks.upstream(f"{_label(self)}: conv_transpose2d_backward", dy, cache)
+        dx, dweight, dbias = conv_transpose2d_vjp(dy, cache)
         self._accumulate(weight=dweight, bias=dbias)
         self._dy = dy
         return dx
 
     def double_backward(self, ddx):
-        d_dy, d_x, dweight, dbias = _named(self, conv_transpose2d_double_backward, ddx,
-                                           self._require_upstream(), self._require_cache())
-        self._accumulate(weight=dweight, bias=dbias)
-        return d_dy, d_x
+        return _double_backward(self, "conv_transpose2d_double_backward",
+                                conv_transpose2d_double_backward, ddx)
 
 
 # ----------------------------------------------------------------------------
@@ -150,17 +150,13 @@ def _set_geometry(module, where, in_channels, out_channels, kernel_size, stride,
     module.in_channels = check_positive_int(where, in_channels, "in_channels")
     module.out_channels = check_positive_int(where, out_channels, "out_channels")
     module.kernel_size = pair(where, kernel_size, "kernel_size", 1)
-    module.stride = pair(where, stride, "stride", 1)
-    module.padding = pair(where, padding, "padding", 0)
-    module.dilation = pair(where, dilation, "dilation", 1)
-    module.output_padding = pair(where, output_padding, "output_padding", 0)
-    if any(o >= max(s, d) for o, s, d in zip(module.output_padding, module.stride,
-                                             module.dilation)):
-        raise ValueError(
-            f"{where}: output_padding must be smaller than max(stride, dilation) on each axis; "
-            f"got output_padding={module.output_padding}, stride={module.stride}, "
-            f"dilation={module.dilation}"
-        )
+    geometry = checks.geometry(where, stride, padding, dilation, output_padding)
+    module.stride, module.padding, module.dilation, module.output_padding = geometry
+
+
+def _geometry(module) -> Geometry:
+    """The layer's stride, padding, dilation and output_padding (checked when it was built)."""
+    return Geometry(module.stride, module.padding, module.dilation, module.output_padding)
 
 
 def _init_parameters(module, where, weight_shape, bias, dtype, rng, seed):
@@ -180,24 +176,17 @@ def _label(module) -> str:
             f"kernel_size={module.kernel_size})")
 
 
-def _check_input(module, x) -> None:
-    """Same library, device and dtype as the weight; batched NCHW; C_in channels."""
-    where = _label(module)
-    check_like(where, x, module._parameters["weight"])
-    if x.ndim != 4:
-        hint = (" (an unbatched (C, H, W) input is not accepted: add the batch axis with "
-                "x[None, ...])") if x.ndim == 3 else ""
-        raise ValueError(f"{where}: expected a 4-D input (N, {module.in_channels}, H, W)"
-                         f"{hint}; got shape {tuple(x.shape)}")
-    check_axis(where, x, 1, module.in_channels, "channels")
+def _double_backward(module, where, second_order, ddx):
+    """Check ddx and the kept dy once with the layer's label, then ``second_order``.
 
-
-def _named(module, function, *args):
-    """Call a functional op; its ValueError/TypeError messages are prefixed with the layer."""
-    try:
-        return function(*args)
-    except (ValueError, TypeError) as exc:
-        raise type(exc)(f"{_label(module)}: {exc}") from exc
+    ``second_order`` is the public ``*_double_backward`` (tests swap it for a planted bug),
+    which checks the same two arrays again, without the label: it cannot fail here.
+    """
+    dy, cache = module._require_upstream(), module._require_cache()
+    checks.second_order(f"{_label(module)}: {where}", ddx, dy, cache)
+    d_dy, d_x, dweight, dbias = second_order(ddx, dy, cache)
+    module._accumulate(weight=dweight, bias=dbias)
+    return d_dy, d_x
 
 
 def _extra_repr(module) -> str:
