@@ -38,14 +38,12 @@ Inside, images are channel-major (C, N, H, W): im2col is a ``stack`` of kh*kw st
 whose reshape to (P, M) is free, and the weight is a matrix by a free reshape. Outputs are
 NCHW views of channel-major arrays, so the next layer's transpose to channel-major is free.
 
-Each public function checks its operands once (:mod:`npgen.functional._conv_checks`) and
-calls the math below it (``conv2d``, ``conv2d_vjp``, ...), which holds no checks; the layers
-of :mod:`npgen.nn.conv` check with their own label and call the same math.
+Each public function checks once (:mod:`npgen.functional._conv_checks`), then calls the math
+(``conv2d``, ``conv2d_vjp``, ...: no checks), which the layers of :mod:`npgen.nn.conv` call too.
 
-This im2col code is the definition. :func:`conv_path` sends kernel-4 stride-2 layers with
-more than 3 channels on both sides to a faster computation of the same numbers
-(space-to-depth + Winograd F(2x2, 2x2), :mod:`npgen.functional.conv_winograd`);
-``set_conv_path("reference")`` or ``NPGEN_CONV_PATH=reference`` forces this one.
+This im2col code is the definition. :func:`conv_path` sends k4 s2 layers with more than 3
+channels on both sides to the same numbers computed faster (:mod:`.conv_winograd`, Winograd
+F(2x2, 2x2)); ``set_conv_path("reference")`` or ``NPGEN_CONV_PATH=reference`` forces im2col.
 """
 
 from __future__ import annotations
@@ -116,22 +114,18 @@ def conv_transpose_output_size(size: int, k: int, s: int, p: int, d: int, op: in
 
 def output_size(size, kernel, geometry: Geometry, transposed: bool = False) -> tuple:
     """(H_out, W_out) of conv2d, or of conv_transpose2d, on an input (H, W) = ``size``."""
-    g = geometry
+    s, p, d, op = geometry
     if transposed:
-        return tuple(map(conv_transpose_output_size, size, kernel, g.stride, g.padding,
-                         g.dilation, g.output_padding))
-    return tuple(map(conv_output_size, size, kernel, g.stride, g.padding, g.dilation))
+        return tuple(map(conv_transpose_output_size, size, kernel, s, p, d, op))
+    return tuple(map(conv_output_size, size, kernel, s, p, d))
 
 
-def _winograd(c_in, c_out, weight, geometry) -> bool:
-    """True when :func:`conv_path` sends this layer to the Winograd fast path."""
+def _winograd(c_in, c_out, weight, geometry) -> bool:  # conv_path's choice for this layer
     return conv_path(c_in, c_out, weight.shape[2:], geometry.stride,
                      geometry.dilation)[0] == "winograd"
 
 
-# ----------------------------------------------------------------------------
-# conv2d
-# ----------------------------------------------------------------------------
+# --- conv2d -------------------------------------------------------------------------------
 
 
 def conv2d_forward(x, weight, bias=None, stride=1, padding=0, dilation=1):
@@ -201,9 +195,7 @@ def conv2d_vjp(dy, cache: Conv2dCache):
     return dx, dweight, dbias
 
 
-# ----------------------------------------------------------------------------
-# conv_transpose2d
-# ----------------------------------------------------------------------------
+# --- conv_transpose2d ---------------------------------------------------------------------
 
 
 def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_padding=0,
@@ -219,9 +211,8 @@ def conv_transpose2d_forward(x, weight, bias=None, stride=1, padding=0, output_p
     weight : array (C_in, C_out, kh, kw)
     bias : array (C_out,) or None
     stride, padding, output_padding, dilation : int or (int, int)
-        s >= 1, p >= 0, d >= 1 and 0 <= op < max(s, d) (torch's rule). ``op`` extra rows and
-        columns at the bottom and right pick the one output size among those whose conv2d
-        maps back to H x W.
+        s >= 1, p >= 0, d >= 1, 0 <= op < max(s, d) (torch's rule). ``op`` rows and columns
+        added at the bottom and right pick one of the sizes whose conv2d maps back to H x W.
 
     Returns
     -------
@@ -277,9 +268,8 @@ def conv_transpose2d_vjp(dy, cache: ConvTranspose2dCache):
         return winograd.conv_transpose2d_winograd_backward(dy, cache)
     xp = namespace_of(dy)
     _, _, h, w = cache.input_shape
-    # The input gradient IS a conv2d forward of dy with the same weight, read as a conv2d
-    # weight (C_out', C_in', kh, kw) = (C_in, C_out, kh, kw). It is evaluated at the H x W
-    # positions that exist: when op >= s (allowed if d > s) the conv2d formula gives more.
+    # The input gradient IS a conv2d of dy, the weight read as (C_out', C_in', kh, kw), taken
+    # at the H x W positions that exist (when op >= s, allowed if d > s, the formula gives more).
     dx, dy_patches = _conv2d(dy, cache.weight, None, geometry_of(cache),
                              (h, w))  # (N, C_in, H, W), (C_out*kh*kw, N*H*W) im2col of dy
     dweight = _weight_gradient(cache.x_pixels, dy_patches,
@@ -288,9 +278,7 @@ def conv_transpose2d_vjp(dy, cache: ConvTranspose2dCache):
     return dx, dweight, dbias
 
 
-# ----------------------------------------------------------------------------
-# The two cores and the shared pieces
-# ----------------------------------------------------------------------------
+# --- The two cores and the shared pieces --------------------------------------------------
 
 
 def _conv2d(x, weight, bias, geometry: Geometry, out_size):
@@ -314,10 +302,9 @@ def _conv2d(x, weight, bias, geometry: Geometry, out_size):
 def _conv_transpose(x_pixels, weight, grid, out_size, geometry: Geometry):
     """One GEMM + col2im + crop: the adjoint of :func:`_conv2d` in its input.
 
-    x_pixels (C_in, N*H*W) with grid = (N, H, W), and weight (C_in, C_out, kh, kw)
-    -> y (N, C_out, H_out, W_out) (a channel-major array seen through a transpose). Column m
-    of ``W_mat^T @ x_pixels`` is pixel m's values times every kernel tap; col2im adds those
-    patches into the padded output, and the padding is cropped off.
+    x_pixels (C_in, N*H*W) on grid = (N, H, W), weight (C_in, C_out, kh, kw) -> y (N, C_out,
+    H_out, W_out), a channel-major array seen through a transpose. Column m of ``W_mat^T @
+    x_pixels`` is pixel m times every tap; col2im adds it into the padded output, then crop.
     """
     xp = namespace_of(x_pixels)
     (h_out, w_out), (p_h, p_w) = out_size, geometry.padding
@@ -340,8 +327,7 @@ def _pixel_columns(x):
 def _weight_gradient(pixels, patches, weight_shape):
     """The sum over the pixels of pixels patches^T: (A, M'), (B*kh*kw, M') -> (A, B, kh, kw).
 
-    conv2d: pixels = dy, patches = im2col(x). conv_transpose2d: pixels = x,
-    patches = im2col(dy). M' is the pixel count the two share.
+    conv2d: pixels = dy, patches = im2col(x); conv_transpose2d: pixels = x, patches = im2col(dy).
     """
     xp = namespace_of(pixels)
     return xp.reshape(pixels @ patches.mT, weight_shape)  # (A, B*kh*kw) -> (A, B, kh, kw)
@@ -389,9 +375,8 @@ def _im2col(x_pad, kernel, geometry: Geometry, out_size):
 def _col2im(patches, channels, kernel, geometry: Geometry, grid, canvas):
     """The adjoint of im2col: add every column's patch back where it was read from.
 
-    patches (C*kh*kw, N*G_h*G_w) holds one patch per position of grid = (N, G_h, G_w);
-    returns the canvas (C, N, canvas_h, canvas_w): zeros plus the sum of the overlapping
-    patches.
+    patches (C*kh*kw, N*G_h*G_w), one per position of grid = (N, G_h, G_w) -> the canvas
+    (C, N, canvas_h, canvas_w): zeros plus the sum of the overlapping patches.
     """
     xp = namespace_of(patches)
     kh, kw = kernel

@@ -33,9 +33,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import array_api_compat
-
-from npgen.backend import batch_chunks, run_chunks
+from npgen.backend import batch_chunks, namespace_of, run_chunks
 
 __all__ = ["WinogradConv2dCache", "WinogradConvTranspose2dCache", "conv2d_winograd",
            "conv2d_winograd_backward", "conv_transpose2d_winograd",
@@ -78,7 +76,7 @@ class WinogradConvTranspose2dCache(NamedTuple):
 
 def conv2d_winograd(x, weight, bias, padding, out_size):
     """conv2d (k4, s2, d1) of x (N, C, H, W) with weight (O, C, 4, 4) -> (y, cache)."""
-    xp = array_api_compat.array_namespace(x)
+    xp = namespace_of(x)
     batch, tiles = x.shape[0], _tiles(out_size)
     kernel = _kernel_transform(weight)  # (9, 4C, O)
     y = _empty_grid(x, batch, tiles, weight.shape[0])  # (N, 2T_h, 2T_w, O)
@@ -101,7 +99,7 @@ def conv2d_winograd(x, weight, bias, padding, out_size):
 
 def conv2d_winograd_backward(dy, cache: WinogradConv2dCache):
     """VJP of :func:`conv2d_winograd`: dx = B dV B^T to NCHW, dW = G^T (V^T dM) G, db = sum dy."""
-    xp = array_api_compat.array_namespace(dy)
+    xp = namespace_of(dy)
     batch, channels, h, w = cache.input_shape
     tiles = _tiles(cache.output_shape[2:])
     dy_grid = _even_grid(dy, tiles)  # (N, 2T_h, 2T_w, O)
@@ -132,7 +130,7 @@ def conv_transpose2d_winograd(x, weight, bias, padding, out_size):
     The weight of a transposed convolution (C_in, C_out, kh, kw) read as a conv2d weight
     (O, C, kh, kw) with O = C_in: y is conv2d's input gradient for "dy" = x.
     """
-    xp = array_api_compat.array_namespace(x)
+    xp = namespace_of(x)
     batch, tiles = x.shape[0], _tiles(x.shape[2:])
     kernel = _kernel_transform(weight)  # (9, 4C, O)
     x_grid = _even_grid(x, tiles)  # (N, 2T_h, 2T_w, O)
@@ -154,7 +152,7 @@ def conv_transpose2d_winograd(x, weight, bias, padding, out_size):
 
 def conv_transpose2d_winograd_backward(dy, cache: WinogradConvTranspose2dCache):
     """VJP of :func:`conv_transpose2d_winograd`: dx = conv2d(dy, W), dW = G^T (V^T dM) G."""
-    xp = array_api_compat.array_namespace(dy)
+    xp = namespace_of(dy)
     batch, _, h, w = cache.input_shape
     tiles = _tiles((h, w))
     x_grid = _even_grid(cache.x, tiles)  # (N, 2T_h, 2T_w, O)
@@ -198,11 +196,11 @@ def _phase(size, pad, r, extent):
 
 def _space_to_depth(x, padding, tiles):
     """x (N, C, H, W) -> S (N, 2T_h + 1, 2T_w + 1, 4C): four strided copies into zeros."""
-    xp = array_api_compat.array_namespace(x)
+    xp = namespace_of(x)
     batch, channels, h, w = x.shape
     extent = (2 * tiles[0] + 1, 2 * tiles[1] + 1)
     s2d = xp.zeros((batch, *extent, 2, 2, channels), dtype=x.dtype,
-                   device=array_api_compat.device(x))  # (N, U, V, r, q, C)
+                   device=x.device)  # (N, U, V, r, q, C)
     x_nhwc = xp.permute_dims(x, (0, 2, 3, 1))  # (N, H, W, C), a view
     for r in (0, 1):
         for q in (0, 1):
@@ -214,7 +212,7 @@ def _space_to_depth(x, padding, tiles):
 
 def _depth_to_space(out, start, stop, ds2d, padding):
     """The adjoint of :func:`_space_to_depth`: out[start:stop] (N_c, H, W, C) <- dS's rows."""
-    xp = array_api_compat.array_namespace(ds2d)
+    xp = namespace_of(ds2d)
     batch, u, v, _ = ds2d.shape
     _, h, w, channels = out.shape
     ds2d = xp.reshape(ds2d, (batch, u, v, 2, 2, channels))  # (N_c, U, V, r, q, C)
@@ -227,7 +225,7 @@ def _depth_to_space(out, start, stop, ds2d, padding):
 
 def _kernel_transform(weight):
     """U = G g G^T: weight (O, C, 4, 4) -> (9, 4C, O), position (alpha, beta) = 3 alpha + beta."""
-    xp = array_api_compat.array_namespace(weight)
+    xp = namespace_of(weight)
     c_out, c_in = weight.shape[0], weight.shape[1]
     g = xp.reshape(weight, (c_out, c_in, 2, 2, 2, 2))  # (o, c, a, r, b, q)
     g = xp.reshape(xp.permute_dims(g, (2, 4, 3, 5, 1, 0)), (2, 2, 4 * c_in, c_out))  # g[a, b]
@@ -238,7 +236,7 @@ def _kernel_transform(weight):
 
 def _kernel_transform_adjoint(dkernel, weight_shape):
     """dW = G^T dU G: (9, 4C, O) -> (O, C, 4, 4)."""
-    xp = array_api_compat.array_namespace(dkernel)
+    xp = namespace_of(dkernel)
     c_out, c_in = weight_shape[0], weight_shape[1]
     du = [dkernel[i, ...] for i in range(9)]
     cols = [(du[3 * a] + du[3 * a + 1], du[3 * a + 1] + du[3 * a + 2]) for a in range(3)]
@@ -250,7 +248,7 @@ def _kernel_transform_adjoint(dkernel, weight_shape):
 
 def _input_transform(s2d, tiles):
     """V = B^T d B on every 3x3 tile d of S (tiles overlap by one): -> (9, P, 4C)."""
-    xp = array_api_compat.array_namespace(s2d)
+    xp = namespace_of(s2d)
     (t_h, t_w), (batch, channels) = tiles, (s2d.shape[0], s2d.shape[3])
     top, mid, bottom = (s2d[:, i:i + 2 * t_h - 1:2, ...] for i in range(3))  # (N, T_h, V, 4C)
     v = []
@@ -262,7 +260,7 @@ def _input_transform(s2d, tiles):
 
 def _input_transform_adjoint(dv, tiles, batch):
     """dS = B dV B^T, with overlapping tile rows and columns added: -> (N, 2T_h+1, 2T_w+1, 4C)."""
-    xp = array_api_compat.array_namespace(dv)
+    xp = namespace_of(dv)
     (t_h, t_w), channels = tiles, dv.shape[2]
     dv = xp.reshape(dv, (3, 3, batch, t_h, t_w, channels))
     rows = [_overlap_add(xp, dv[a, 0, ...], dv[a, 1, ...], dv[a, 2, ...], axis=2)
@@ -274,7 +272,7 @@ def _overlap_add(xp, first, middle, last, axis):
     """B's rows [1, 0, 0], [-1, 1, -1], [0, 0, 1] along ``axis``, tile t at 2t, 2t+1, 2t+2."""
     shape = list(first.shape)
     tiles, shape[axis] = shape[axis], 2 * shape[axis] + 1
-    out = xp.zeros(tuple(shape), dtype=first.dtype, device=array_api_compat.device(first))
+    out = xp.zeros(tuple(shape), dtype=first.dtype, device=first.device)
     at = [slice(None)] * len(shape)
 
     def along(start):
@@ -289,7 +287,7 @@ def _overlap_add(xp, first, middle, last, axis):
 
 def _output_transform(out, start, stop, m, tiles):
     """y = A^T M A: M (9, P_c, O) -> out[start:stop] (N_c, 2T_h, 2T_w, O), four strided writes."""
-    xp = array_api_compat.array_namespace(m)
+    xp = namespace_of(m)
     (t_h, t_w), c_out = tiles, m.shape[2]
     m = xp.reshape(m, (3, 3, stop - start, t_h, t_w, c_out))
     for e in (0, 1):
@@ -300,7 +298,7 @@ def _output_transform(out, start, stop, m, tiles):
 
 def _output_transform_adjoint(dy_grid, tiles):
     """dM = A dY A^T: dY (N, 2T_h, 2T_w, O) -> (9, P, O)."""
-    xp = array_api_compat.array_namespace(dy_grid)
+    xp = namespace_of(dy_grid)
     (t_h, t_w), (batch, c_out) = tiles, (dy_grid.shape[0], dy_grid.shape[3])
     d = [[dy_grid[:, e:2 * t_h:2, f:2 * t_w:2, :] for f in (0, 1)] for e in (0, 1)]
     rows = ((d[0][0], d[0][1]), (d[0][0] + d[1][0], d[0][1] + d[1][1]), (d[1][0], d[1][1]))
@@ -315,7 +313,7 @@ def _output_transform_adjoint(dy_grid, tiles):
 
 def _even_grid(a, tiles):
     """(N, O, H_o, W_o) -> channels-last (N, 2T_h, 2T_w, O): a view, zero-extended if odd."""
-    xp = array_api_compat.array_namespace(a)
+    xp = namespace_of(a)
     a_nhwc = xp.permute_dims(a, (0, 2, 3, 1))  # (N, H_o, W_o, O)
     if tuple(a.shape[2:]) == (2 * tiles[0], 2 * tiles[1]):
         return a_nhwc
@@ -325,14 +323,14 @@ def _even_grid(a, tiles):
 
 
 def _empty_grid(like, batch, tiles, channels):
-    xp = array_api_compat.array_namespace(like)
+    xp = namespace_of(like)
     return xp.empty((batch, 2 * tiles[0], 2 * tiles[1], channels), dtype=like.dtype,
-                    device=array_api_compat.device(like))
+                    device=like.device)
 
 
 def _zeros_like_shape(like, shape):
-    xp = array_api_compat.array_namespace(like)
-    return xp.zeros(shape, dtype=like.dtype, device=array_api_compat.device(like))
+    xp = namespace_of(like)
+    return xp.zeros(shape, dtype=like.dtype, device=like.device)
 
 
 def _nchw(xp, grid, out_size):

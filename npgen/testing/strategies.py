@@ -26,6 +26,7 @@ import numpy as np  # host-side drawing (testing code); arrays cross to the back
 from hypothesis import strategies as st
 
 from npgen.backend import Backend, asarray, backend_of, get_backend, to_numpy
+from npgen.functional.conv import conv_output_size, conv_transpose_output_size  # the formulas
 
 __all__ = [
     "ConvGeometry",
@@ -114,16 +115,6 @@ def kink_free(x, kinks=(0.0,), margin: float = 1e-3):
 # ----------------------------------------------------------------------------
 # Convolution geometries
 # ----------------------------------------------------------------------------
-
-
-def conv_output_size(size: int, k: int, s: int, p: int, d: int) -> int:
-    """H_out = floor((H + 2p - d(k - 1) - 1) / s) + 1 (PyTorch's Conv2d)."""
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
-
-
-def conv_transpose_output_size(size: int, k: int, s: int, p: int, d: int, op: int) -> int:
-    """H_out = (H - 1)s - 2p + d(k - 1) + op + 1 (PyTorch's ConvTranspose2d)."""
-    return (size - 1) * s - 2 * p + d * (k - 1) + op + 1
 
 
 class ConvGeometry(NamedTuple):
