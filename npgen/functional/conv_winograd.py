@@ -9,18 +9,18 @@ numbers with 0.56x the multiplications for the geometry DCGAN uses, and
 Symbols (those of conv.py, plus):
 
     O, C           conv2d's output and input channels (conv_transpose2d: C_in and C_out)
-    T_h, T_w       output tiles: ceil(H_out / 2), ceil(W_out / 2); P = N * T_h * T_w
+    T_h, T_w       output tiles: ceil(H_out / 2), ceil(W_out / 2); T = N * T_h * T_w (T_c per chunk)
     S              space-to-depth input (N, 2T_h + 1, 2T_w + 1, 4C), channels ordered (r, q, c):
                    S[n, u, v, (r, q, c)] = x_pad[n, c, 2u + r, 2v + q]
     g[a, b]        the four 2x2 sub-kernels (4C, O): g[a, b][(r, q, c), o] = W[o, c, 2a + r, 2b + q]
     U = G g G^T    (9, 4C, O)    G   = [[1, 0], [1, 1], [0, 1]]
-    V = B^T d B    (9, P, 4C)    B^T = [[1, -1, 0], [0, 1, 0], [0, -1, 1]], d a 3x3 tile of S
-    M = V @ U      (9, P, O)     y = A^T M A, A^T = [[1, 1, 0], [0, 1, 1]] (a 2x2 output tile)
+    V = B^T d B    (9, T, 4C)    B^T = [[1, -1, 0], [0, 1, 0], [0, -1, 1]], d a 3x3 tile of S
+    Z = V @ U      (9, T, O)     y = A^T Z A, A^T = [[1, 1, 0], [0, 1, 1]] (a 2x2 output tile)
 
 A k4 s2 convolution of x is a k2 s1 convolution of S (``y[a, b] = sum_{a', b'} g[a', b'] .
 S[a + a', b + b']``), and each 2x2 output tile of that needs 9 products of (4C)-vectors with
 (4C, O) matrices instead of 16. The backward runs the adjoints in reverse order:
-dM = A dY A^T, dU = V^T dM, dW = G^T dU G, dV = dM U^T, dS = B dV B^T (an overlap-add of the
+dZ = A dy A^T, dU = V^T dZ, dW = G^T dU G, dV = dZ U^T, dS = B dV B^T (an overlap-add of the
 tiles), dx = depth-to-space(dS). That data path IS conv_transpose2d's forward, and conv2d's
 forward is conv_transpose2d's input gradient: the same six pieces with the roles swapped.
 
@@ -43,7 +43,7 @@ __all__ = ["WinogradConv2dCache", "WinogradConvTranspose2dCache", "conv2d_winogr
 class WinogradConv2dCache(NamedTuple):
     """What :func:`conv2d_winograd_backward` reads."""
 
-    transformed: tuple  # per chunk: V = B^T d B of the input, (9, P_chunk, 4C_in)
+    transformed: tuple  # per chunk: V = B^T d B of the input, (9, T_c, 4C_in)
     chunks: tuple  # ((start, stop), ...) over the batch
     weight: Any  # (C_out, C_in, 4, 4)
     kernel: Any  # U (9, 4C_in, C_out)
@@ -70,7 +70,7 @@ class WinogradConvTranspose2dCache(NamedTuple):
 
 
 # ----------------------------------------------------------------------------
-# conv2d: S -> V -> M = V U -> y, and back
+# conv2d: S -> V -> Z = V U -> y, and back
 # ----------------------------------------------------------------------------
 
 
@@ -83,11 +83,11 @@ def conv2d_winograd(x, weight, bias, padding, out_size):
 
     def forward_chunk(start, stop):
         s2d = _space_to_depth(x[start:stop, ...], padding, tiles)  # (N_c, 2T_h+1, 2T_w+1, 4C)
-        v = _input_transform(s2d, tiles)  # (9, P_c, 4C)
-        m = v @ kernel  # (9, P_c, O)
+        v = _input_transform(s2d, tiles)  # (9, T_c, 4C)
+        z = v @ kernel  # (9, T_c, O)
         if bias is not None:
-            m[4, ...] += bias  # the centre of M enters each of the 4 outputs of a tile once
-        _output_transform(y, start, stop, m, tiles)
+            z[4, ...] += bias  # the centre of Z enters each of the 4 outputs of a tile once
+        _output_transform(y, start, stop, z, tiles)
         return v
 
     chunks = batch_chunks(x, batch, tiles[0] * tiles[1])
@@ -98,7 +98,7 @@ def conv2d_winograd(x, weight, bias, padding, out_size):
 
 
 def conv2d_winograd_backward(dy, cache: WinogradConv2dCache):
-    """VJP of :func:`conv2d_winograd`: dx = B dV B^T to NCHW, dW = G^T (V^T dM) G, db = sum dy."""
+    """VJP of :func:`conv2d_winograd`: dx = B dV B^T to NCHW, dW = G^T (V^T dZ) G, db = sum dy."""
     xp = namespace_of(dy)
     batch, channels, h, w = cache.input_shape
     tiles = _tiles(cache.output_shape[2:])
@@ -108,10 +108,10 @@ def conv2d_winograd_backward(dy, cache: WinogradConv2dCache):
     v_of = dict(zip(cache.chunks, cache.transformed))  # (start, stop) -> V of that chunk
 
     def backward_chunk(start, stop):
-        dm = _output_transform_adjoint(dy_grid[start:stop, ...], tiles)  # (9, P_c, O)
-        ds2d = _input_transform_adjoint(dm @ cache.kernel.mT, tiles, stop - start)
+        dz = _output_transform_adjoint(dy_grid[start:stop, ...], tiles)  # (9, T_c, O)
+        ds2d = _input_transform_adjoint(dz @ cache.kernel.mT, tiles, stop - start)
         _depth_to_space(dx, start, stop, ds2d, cache.padding)
-        return v_of[(start, stop)].mT @ dm  # (9, 4C, O)
+        return v_of[(start, stop)].mT @ dz  # (9, 4C, O)
 
     dkernel = _sum(run_chunks(dy, backward_chunk, list(cache.chunks)))
     dweight = _kernel_transform_adjoint(dkernel, cache.weight.shape)  # (O, C, 4, 4)
@@ -137,8 +137,8 @@ def conv_transpose2d_winograd(x, weight, bias, padding, out_size):
     y = _zeros_like_shape(x, (batch, *out_size, weight.shape[1]))  # (N, H_out, W_out, C)
 
     def forward_chunk(start, stop):
-        dm = _output_transform_adjoint(x_grid[start:stop, ...], tiles)  # (9, P_c, O)
-        ds2d = _input_transform_adjoint(dm @ kernel.mT, tiles, stop - start)
+        dz = _output_transform_adjoint(x_grid[start:stop, ...], tiles)  # (9, T_c, O)
+        ds2d = _input_transform_adjoint(dz @ kernel.mT, tiles, stop - start)
         _depth_to_space(y, start, stop, ds2d, padding)
         if bias is not None:
             y[start:stop, ...] += bias  # (N_c, H_out, W_out, C)
@@ -151,7 +151,7 @@ def conv_transpose2d_winograd(x, weight, bias, padding, out_size):
 
 
 def conv_transpose2d_winograd_backward(dy, cache: WinogradConvTranspose2dCache):
-    """VJP of :func:`conv_transpose2d_winograd`: dx = conv2d(dy, W), dW = G^T (V^T dM) G."""
+    """VJP of :func:`conv_transpose2d_winograd`: dx = conv2d(dy, W), dW = G^T (V^T dZ) G."""
     xp = namespace_of(dy)
     batch, _, h, w = cache.input_shape
     tiles = _tiles((h, w))
@@ -247,7 +247,7 @@ def _kernel_transform_adjoint(dkernel, weight_shape):
 
 
 def _input_transform(s2d, tiles):
-    """V = B^T d B on every 3x3 tile d of S (tiles overlap by one): -> (9, P, 4C)."""
+    """V = B^T d B on every 3x3 tile d of S (tiles overlap by one): -> (9, T, 4C)."""
     xp = namespace_of(s2d)
     (t_h, t_w), (batch, channels) = tiles, (s2d.shape[0], s2d.shape[3])
     top, mid, bottom = (s2d[:, i:i + 2 * t_h - 1:2, ...] for i in range(3))  # (N, T_h, V, 4C)
@@ -255,7 +255,7 @@ def _input_transform(s2d, tiles):
     for row in (top - mid, mid, bottom - mid):  # B^T d
         left, centre, right = (row[:, :, j:j + 2 * t_w - 1:2, :] for j in range(3))
         v += [left - centre, centre, right - centre]  # (B^T d) B: each (N, T_h, T_w, 4C)
-    return xp.reshape(xp.stack(v, axis=0), (9, batch * t_h * t_w, channels))  # (9, P, 4C)
+    return xp.reshape(xp.stack(v, axis=0), (9, batch * t_h * t_w, channels))  # (9, T, 4C)
 
 
 def _input_transform_adjoint(dv, tiles, batch):
@@ -285,25 +285,25 @@ def _overlap_add(xp, first, middle, last, axis):
     return out
 
 
-def _output_transform(out, start, stop, m, tiles):
-    """y = A^T M A: M (9, P_c, O) -> out[start:stop] (N_c, 2T_h, 2T_w, O), four strided writes."""
-    xp = namespace_of(m)
-    (t_h, t_w), c_out = tiles, m.shape[2]
-    m = xp.reshape(m, (3, 3, stop - start, t_h, t_w, c_out))
+def _output_transform(out, start, stop, z, tiles):
+    """y = A^T Z A: Z (9, T_c, O) -> out[start:stop] (N_c, 2T_h, 2T_w, O), four strided writes."""
+    xp = namespace_of(z)
+    (t_h, t_w), c_out = tiles, z.shape[2]
+    z = xp.reshape(z, (3, 3, stop - start, t_h, t_w, c_out))
     for e in (0, 1):
-        row = m[e, ...] + m[e + 1, ...]  # A^T M: (3, N_c, T_h, T_w, O)
+        row = z[e, ...] + z[e + 1, ...]  # A^T Z: (3, N_c, T_h, T_w, O)
         for f in (0, 1):
             out[start:stop, e:2 * t_h:2, f:2 * t_w:2, :] = row[f, ...] + row[f + 1, ...]
 
 
 def _output_transform_adjoint(dy_grid, tiles):
-    """dM = A dY A^T: dY (N, 2T_h, 2T_w, O) -> (9, P, O)."""
+    """dZ = A dy A^T: dy (N, 2T_h, 2T_w, O) -> (9, T, O)."""
     xp = namespace_of(dy_grid)
     (t_h, t_w), (batch, c_out) = tiles, (dy_grid.shape[0], dy_grid.shape[3])
     d = [[dy_grid[:, e:2 * t_h:2, f:2 * t_w:2, :] for f in (0, 1)] for e in (0, 1)]
     rows = ((d[0][0], d[0][1]), (d[0][0] + d[1][0], d[0][1] + d[1][1]), (d[1][0], d[1][1]))
-    dm = [t for left, right in rows for t in (left, left + right, right)]  # (A dY) A^T
-    return xp.reshape(xp.stack(dm, axis=0), (9, batch * t_h * t_w, c_out))  # (9, P, O)
+    dz = [t for left, right in rows for t in (left, left + right, right)]  # (A dy) A^T
+    return xp.reshape(xp.stack(dz, axis=0), (9, batch * t_h * t_w, c_out))  # (9, T, O)
 
 
 # ----------------------------------------------------------------------------
