@@ -409,3 +409,53 @@ def test_module_rejects_another_library(backend):
     layer = Conv2d(3, 8, 3, dtype="float64")
     with pytest.raises(TypeError, match=r"Conv2d\(3, 8, kernel_size=\(3, 3\)\): input is on "):
         layer(_other_backend_array(backend, (1, 3, 5, 5)))
+
+
+# ----------------------------------------------------------------------------
+# One output-size rule: the checks refuse exactly the geometries torch refuses
+# ----------------------------------------------------------------------------
+
+_AXIS = st.tuples(st.integers(1, 5), st.integers(1, 4), st.integers(1, 3), st.integers(0, 3),
+                  st.integers(1, 3))  # H, k, s, p, d of one axis, valid or not together
+
+
+@given(axes=st.tuples(_AXIS, _AXIS), transposed=st.booleans(), data=st.data())
+def test_output_size_checks_agree_with_torch(axes, transposed, data):
+    """Function and layer raise (with their messages) exactly when torch does; otherwise the
+    output has torch's shape, which is conv_output_size / conv_transpose_output_size's."""
+    torch = pytest.importorskip("torch")
+    (h, kh, sh, ph, dh), (w, kw, sw, pw, dw) = axes
+    from npgen.functional.conv import conv_output_size, conv_transpose_output_size
+
+    args = dict(stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
+    per_axis = list(zip((h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw)))  # (H, k, s, p, d)
+    if transposed:
+        args["output_padding"] = tuple(data.draw(st.integers(0, max(s, d) - 1), label="op")
+                                       for s, d in ((sh, dh), (sw, dw)))
+        size = tuple(conv_transpose_output_size(*a, op)
+                     for a, op in zip(per_axis, args["output_padding"]))
+    else:
+        size = tuple(conv_output_size(*a) for a in per_axis)
+    functional = conv_transpose2d_forward if transposed else conv2d_forward
+    layer = (ConvTranspose2d if transposed else Conv2d)(1, 1, (kh, kw), dtype="float64", **args)
+    x_host, w_host = np.ones((1, 1, h, w)), np.ones((1, 1, kh, kw))
+    try:
+        torch_function = torch.nn.functional.conv_transpose2d if transposed else \
+            torch.nn.functional.conv2d
+        expected = tuple(torch_function(torch.tensor(x_host), torch.tensor(w_host),
+                                        **args).shape)
+    except RuntimeError:
+        expected = None
+    assert (expected is None) == (min(size) < 1)
+    x, weight = npgen.asarray(x_host), npgen.asarray(w_host)
+    if expected is None:
+        message = "the output size" if transposed else "the kernel"
+        op_name = "conv_transpose2d" if transposed else "conv2d"
+        with pytest.raises(ValueError, match=f"^{op_name}: {message}"):
+            functional(x, weight, **args)
+        with pytest.raises(ValueError, match=rf"\): {op_name}: {message}"):
+            layer(x)
+    else:
+        assert expected == (1, 1, *size)
+        assert tuple(functional(x, weight, **args)[0].shape) == expected
+        assert tuple(layer(x).shape) == expected
