@@ -2,9 +2,10 @@
 layer), what was expected and what came.
 
 :mod:`npgen.functional.conv` (and ``conv_second_order``) call one function here per public
-entry point, the layers of :mod:`npgen.nn.conv` call :func:`layer_geometry` when built and
-:func:`layer_input` / :func:`upstream` / :func:`second_order` with their label; the math
-then runs without checks. The output sizes come from conv.py's formulas.
+entry point; the layers of :mod:`npgen.nn.conv` call :func:`geometry` when built and
+:func:`layer_input` / :func:`upstream` / :func:`second_order` with their label. The math
+then runs without checks. The size checks call conv.py's output-size formulas. The
+output_padding rule and the batched-input check are written here once, for both.
 """
 
 from __future__ import annotations
