@@ -261,3 +261,23 @@ def test_cupy_adapter_draws_on_the_device_and_refuses_checkpoints(monkeypatch):
         rng.state_dict()
     with pytest.raises(ValueError, match="cannot load a 'numpy-pcg64' state into a cupy"):
         rng.load_state_dict(npgen.RNG(0, portable=True).state_dict())
+
+
+def test_namespace_of_is_array_namespace_memoized(backend):
+    """The one way npgen code gets xp: the same namespace and the same TypeErrors as
+    array_api_compat.array_namespace (non-arrays, no array at all, two libraries)."""
+    import array_api_compat
+
+    x = npgen.asarray(np.ones((2, 3)), dtype="float64")
+    expected = array_api_compat.array_namespace(x)
+    assert npgen.backend.namespace_of(x) is expected
+    assert npgen.backend.namespace_of(x, None, x[0, ...]) is expected  # None is skipped
+    assert npgen.backend.namespace_of(x) is expected  # the memoized path
+    for bad in ([1.0, 2.0], "x", 3.0, None):
+        with pytest.raises(TypeError):
+            npgen.backend.namespace_of(bad)
+    with pytest.raises(TypeError):
+        npgen.backend.namespace_of()
+    if backend.name != "numpy":
+        with pytest.raises(TypeError, match="Multiple namespaces"):
+            npgen.backend.namespace_of(x, np.ones(3))

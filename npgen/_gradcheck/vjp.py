@@ -15,7 +15,7 @@ from npgen._gradcheck.numeric import (
     tolerances,
 )
 from npgen._gradcheck.report import GradcheckReport, compare, finish
-from npgen.backend import dtype_name, to_numpy
+from npgen.backend import dtype_name, namespace_of, to_numpy
 
 __all__ = ["check_vjp"]
 
@@ -64,7 +64,7 @@ def check_vjp(
     inputs, f, vjp, notes = _in_float64(inputs, f, vjp)
     y = _float64_output(f, inputs)
     r = projection(y, seed)  # y's shape: L = <f(inputs), r>
-    xp = array_api_compat.array_namespace(y)
+    xp = namespace_of(y)
     grads = _analytic(vjp, r, inputs)
     checks = []
     for i in _checked(inputs, grads, wrt):
