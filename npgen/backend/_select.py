@@ -76,25 +76,33 @@ def _import_library(name: str):
 
 def _resolve_device(name: str, library, device):
     """Turn ``device`` (None, a string or a library device) into the library's device."""
-    if name == "numpy":
-        if device not in (None, "cpu"):
-            raise ValueError(f"npgen backend 'numpy' has only the device 'cpu'; got {device!r}")
-        return "cpu"
-    if name == "torch":
-        return _torch_device(library, device)
-    if name == "cupy":
-        if device is None:
-            return library.cuda.Device(0)
-        if isinstance(device, library.cuda.Device):
-            return device
-        return library.cuda.Device(int(str(device).removeprefix("cuda:")))
-    # array_api_strict: "CPU_DEVICE" (default), "device1", "device2", or a Device.
+    return _DEVICES[name](library, device)
+
+
+def _numpy_device(numpy, device):
+    """NumPy has one device, 'cpu'."""
+    if device not in (None, "cpu"):
+        raise ValueError(f"npgen backend 'numpy' has only the device 'cpu'; got {device!r}")
+    return "cpu"
+
+
+def _cupy_device(cupy, device):
+    """A cupy.cuda.Device from None (GPU 0), an int, 'cuda:<i>' or a Device."""
     if device is None:
-        return library.Device("CPU_DEVICE")
-    if isinstance(device, library.Device):
+        return cupy.cuda.Device(0)
+    if isinstance(device, cupy.cuda.Device):
+        return device
+    return cupy.cuda.Device(int(str(device).removeprefix("cuda:")))
+
+
+def _strict_device(array_api_strict, device):
+    """array_api_strict's "CPU_DEVICE" (default), "device1", "device2", or a Device."""
+    if device is None:
+        return array_api_strict.Device("CPU_DEVICE")
+    if isinstance(device, array_api_strict.Device):
         return device
     try:
-        return library.Device(str(device))
+        return array_api_strict.Device(str(device))
     except ValueError:
         raise ValueError(f"npgen backend 'array_api_strict' has the devices 'CPU_DEVICE', "
                          f"'device1' and 'device2'; got {device!r}") from None
@@ -115,6 +123,10 @@ def _torch_device(torch, device):
         raise ValueError(f"npgen backend 'torch': device {device!r} cannot be used on this "
                          f"machine ({exc}); use 'cpu' or install a torch build for it") from exc
     return resolved
+
+
+_DEVICES = {"numpy": _numpy_device, "cupy": _cupy_device, "torch": _torch_device,
+            "array_api_strict": _strict_device}  # one device resolver per backend
 
 
 def _make_backend(name: str, device=None) -> Backend:

@@ -69,15 +69,30 @@ def asarray(obj, dtype=None, backend: Backend | None = None):
     check_host_numeric("npgen.asarray", host)
     if dtype is not None:
         host = host.astype(_dtype_name(resolve_dtype(dtype, np)), copy=False)
-    if backend.name == "numpy":
-        return np.array(host, copy=True)
-    if backend.name == "torch":
-        import torch
+    return _FROM_HOST.get(backend.name, _standard_from_host)(host, backend)
 
-        return torch.as_tensor(np.array(host, copy=True), device=backend.device)
-    if backend.name == "cupy":
-        import cupy
 
-        with backend.device:
-            return cupy.asarray(host)
+def _numpy_from_host(host: np.ndarray, backend: Backend):
+    return np.array(host, copy=True)
+
+
+def _torch_from_host(host: np.ndarray, backend: Backend):
+    import torch
+
+    return torch.as_tensor(np.array(host, copy=True), device=backend.device)
+
+
+def _cupy_from_host(host: np.ndarray, backend: Backend):
+    import cupy
+
+    with backend.device:
+        return cupy.asarray(host)
+
+
+def _standard_from_host(host: np.ndarray, backend: Backend):
+    """Any Array API library (array_api_strict): ``xp.asarray`` with ``device=``."""
     return backend.xp.asarray(host, device=backend.device, copy=True)
+
+
+_FROM_HOST = {"numpy": _numpy_from_host, "torch": _torch_from_host, "cupy": _cupy_from_host,
+              "array_api_strict": _standard_from_host}  # one host-to-device copy per backend
