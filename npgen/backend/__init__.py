@@ -45,6 +45,7 @@ from npgen.backend._dtypes import FLOAT_DTYPE_NAMES as FLOAT_DTYPE_NAMES  # isor
 from npgen.backend._dtypes import dtype_name as dtype_name  # isort: skip
 from npgen.backend._select import CUPY_INSTALL_HINT as CUPY_INSTALL_HINT  # isort: skip
 from npgen.backend._select import _make_backend as _make_backend  # isort: skip
+from npgen.backend._select import is_jax_array as is_jax_array  # isort: skip
 from npgen.backend._transfer import check_host_numeric as check_host_numeric  # isort: skip
 from npgen.backend._transfer import host_numeric as host_numeric  # isort: skip
 

@@ -202,6 +202,11 @@ def backend_of(x) -> Backend:
     return Backend(name=_library_name(x), xp=xp, device=array_api_compat.device(x))
 
 
+def is_jax_array(x) -> bool:
+    """True for a JAX array (immutable: gradient checks work on NumPy copies of it)."""
+    return array_api_compat.is_jax_array(x)
+
+
 def _library_name(x) -> str:
     if array_api_compat.is_numpy_array(x):
         return "numpy"
