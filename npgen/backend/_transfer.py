@@ -73,16 +73,19 @@ def asarray(obj, dtype=None, backend: Backend | None = None):
 
 
 def _numpy_from_host(host: np.ndarray, backend: Backend):
+    """A NumPy copy (the caller's array is never shared)."""
     return np.array(host, copy=True)
 
 
 def _torch_from_host(host: np.ndarray, backend: Backend):
+    """A tensor on ``backend.device`` made from a private copy of ``host``."""
     import torch
 
     return torch.as_tensor(np.array(host, copy=True), device=backend.device)
 
 
 def _cupy_from_host(host: np.ndarray, backend: Backend):
+    """A CuPy array on ``backend.device`` (the transfer copies)."""
     import cupy
 
     with backend.device:
