@@ -7,6 +7,8 @@ import types
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import npgen
 from npgen import backend as backend_module
@@ -163,3 +165,119 @@ def test_matrix_catches_a_missing_device_argument():
         forgot_device = b.xp.zeros(3, dtype=b.xp.float64)
         with pytest.raises(ValueError, match="different devices"):
             _ = x + forgot_device
+
+
+# ----------------------------------------------------------------------------
+# The RNG adapters draw exactly what their library draws
+# ----------------------------------------------------------------------------
+
+_DRAWS = st.tuples(st.integers(0, 2**32 - 1), st.lists(st.integers(1, 4), min_size=1, max_size=3),
+                   st.floats(-3.0, 3.0), st.floats(0.1, 4.0),
+                   st.sampled_from(["float32", "float64"]))
+
+
+def _library_draws(backend, seed, shape, a, b, dtype, portable):
+    """normal(a, b), uniform(a, a + b) and permutation(7) drawn by the library itself."""
+    if portable or backend.name != "torch":
+        host = np.random.default_rng(seed)
+        return (host.normal(a, b, size=shape).astype(dtype),
+                host.uniform(a, a + b, size=shape).astype(dtype), host.permutation(7))
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    kind = getattr(torch, dtype)
+    return (torch.empty(shape, dtype=kind).normal_(a, b, generator=generator).numpy(),
+            torch.empty(shape, dtype=kind).uniform_(a, a + b, generator=generator).numpy(),
+            torch.randperm(7, generator=generator).numpy())
+
+
+@pytest.mark.parametrize("portable", [False, True])
+@given(draw=_DRAWS)
+@settings(max_examples=10)
+def test_rng_draws_bit_identically_to_its_library(backend, portable, draw):
+    seed, shape, a, b, dtype = draw
+    rng = npgen.RNG(seed, portable=portable)
+    ours = (npgen.to_numpy(rng.normal(tuple(shape), a, b, dtype=dtype)),
+            npgen.to_numpy(rng.uniform(tuple(shape), a, a + b, dtype=dtype)), rng.permutation(7))
+    for got, expected in zip(ours, _library_draws(backend, seed, tuple(shape), a, b, dtype,
+                                                  portable), strict=True):
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_rng_state_kind_follows_the_adapter(backend):
+    native, portable = npgen.RNG(3), npgen.RNG(3, portable=True)
+    kind = "torch" if backend.name == "torch" else "numpy-pcg64"
+    assert native.state_dict()["kind"] == kind and native.portable == (kind != "torch")
+    assert portable.state_dict()["kind"] == "numpy-pcg64" and portable.portable
+    if backend.name == "torch":
+        with pytest.raises(ValueError, match="cannot load a 'numpy-pcg64' state into a torch"):
+            native.load_state_dict(portable.state_dict())
+    with pytest.raises(ValueError, match="cannot load a 'torch' state into a portable"):
+        portable.load_state_dict({"kind": "torch", "state": None})
+    with pytest.raises(ValueError, match="cannot load a None state"):
+        portable.load_state_dict({"state": None})
+
+
+class _FakeCupyDevice:
+    """Stands in for cupy.cuda.Device: a context manager that counts its uses."""
+
+    def __init__(self):
+        self.entered = 0
+
+    def __enter__(self):
+        self.entered += 1
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _FakeCupyArray(np.ndarray):
+    def get(self):
+        return np.asarray(self)
+
+
+def _fake_cupy_generator(seed):
+    """cupy.random.default_rng's three methods, drawn by NumPy's PCG64 on the host."""
+    host = np.random.default_rng(seed)
+    return types.SimpleNamespace(normal=host.normal, uniform=host.uniform,
+                                 permutation=lambda n: host.permutation(n).view(_FakeCupyArray))
+
+
+def test_cupy_adapter_draws_on_the_device_and_refuses_checkpoints(monkeypatch):
+    """No GPU here: a fake cupy checks the adapter's calls, its device context and its
+    refusal to save or load a state."""
+    fake = types.ModuleType("cupy")
+    fake.random = types.SimpleNamespace(default_rng=_fake_cupy_generator)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    device = _FakeCupyDevice()
+    rng = npgen.RNG(11, backend=npgen.Backend(name="cupy", xp=np, device=device))
+    expected = np.random.default_rng(11)
+    np.testing.assert_array_equal(rng.normal((2, 3), dtype="float64"), expected.normal(size=(2, 3)))
+    np.testing.assert_array_equal(rng.uniform((4,), dtype="float64"), expected.uniform(size=4))
+    assert type(rng.permutation(5)) is np.ndarray
+    assert not rng.portable and device.entered == 4  # constructor + three draws
+    with pytest.raises(NotImplementedError, match="portable=True"):
+        rng.state_dict()
+    with pytest.raises(ValueError, match="cannot load a 'numpy-pcg64' state into a cupy"):
+        rng.load_state_dict(npgen.RNG(0, portable=True).state_dict())
+
+
+def test_namespace_of_is_array_namespace_memoized(backend):
+    """The one way npgen code gets xp: the same namespace and the same TypeErrors as
+    array_api_compat.array_namespace (non-arrays, no array at all, two libraries)."""
+    import array_api_compat
+
+    x = npgen.asarray(np.ones((2, 3)), dtype="float64")
+    expected = array_api_compat.array_namespace(x)
+    assert npgen.backend.namespace_of(x) is expected
+    assert npgen.backend.namespace_of(x, None, x[0, ...]) is expected  # None is skipped
+    assert npgen.backend.namespace_of(x) is expected  # the memoized path
+    for bad in ([1.0, 2.0], "x", 3.0, None):
+        with pytest.raises(TypeError):
+            npgen.backend.namespace_of(bad)
+    with pytest.raises(TypeError):
+        npgen.backend.namespace_of()
+    if backend.name != "numpy":
+        with pytest.raises(TypeError, match="Multiple namespaces"):
+            npgen.backend.namespace_of(x, np.ones(3))

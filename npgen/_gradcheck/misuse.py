@@ -6,23 +6,21 @@ definition of "verified".
 
 from __future__ import annotations
 
-import array_api_compat
-
-from npgen.backend import asarray, backend_of, dtype_name
+from npgen.backend import asarray, backend_of, dtype_name, namespace_of
 
 __all__ = ["as_output", "check_float_input", "check_vjp_arguments", "is_float", "scalar"]
 
 
 def is_float(x) -> bool:
     """True for an array with a real floating dtype."""
-    xp = array_api_compat.array_namespace(x)
+    xp = namespace_of(x)
     return xp.isdtype(x.dtype, "real floating")
 
 
 def check_float_input(where: str, x, name: str) -> None:
     """An array of a supported library with a real floating dtype (integers cannot be nudged)."""
     try:
-        xp = array_api_compat.array_namespace(x)
+        xp = namespace_of(x)
     except TypeError:
         raise TypeError(f"{where}: {name} must be an array (numpy, torch, array_api_strict, "
                         f"...); got {type(x).__name__}: wrap it with npgen.asarray") from None
@@ -57,7 +55,7 @@ def check_vjp_arguments(f, vjp, inputs, wrt) -> None:
                         f"got {type(inputs).__name__}")
     for i, x in enumerate(inputs):
         try:
-            array_api_compat.array_namespace(x)
+            namespace_of(x)
         except TypeError:
             raise TypeError(f"{where}: inputs[{i}] must be an array; got {type(x).__name__}: "
                             "wrap it with npgen.asarray") from None

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import array_api_compat
-
 from npgen._gradcheck.misuse import check_float_input, scalar
-from npgen.backend import RNG, asarray, backend_of, dtype_name, to_numpy
+from npgen.backend import RNG, asarray, backend_of, dtype_name, namespace_of, to_numpy
 
 __all__ = [
     "DEFAULT_EPS",
@@ -42,7 +40,7 @@ def central_differences(f: Callable, x, eps: float):
 
     ``f(x) -> scalar``; ``x`` of any shape is perturbed one element at a time on a copy.
     """
-    xp = array_api_compat.array_namespace(x)
+    xp = namespace_of(x)
     shape = tuple(x.shape)
     flat = xp.reshape(xp.asarray(x, copy=True), (-1,))  # (size,)
     grad = [0.0] * flat.shape[0]
@@ -91,7 +89,7 @@ def numerical_gradient(f: Callable, x, eps: float = DEFAULT_EPS):
 
 def float64_copy(x):
     """A float64 copy of ``x`` in its namespace and on its device (perturbed in place)."""
-    xp = array_api_compat.array_namespace(x)
+    xp = namespace_of(x)
     return xp.asarray(xp.astype(x, xp.float64), copy=True)
 
 

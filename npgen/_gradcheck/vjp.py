@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import array_api_compat
-
 from npgen._gradcheck.misuse import as_output, check_vjp_arguments, is_float
 from npgen._gradcheck.numeric import (
     DEFAULT_EPS,
@@ -15,7 +13,7 @@ from npgen._gradcheck.numeric import (
     tolerances,
 )
 from npgen._gradcheck.report import GradcheckReport, compare, finish
-from npgen.backend import dtype_name, to_numpy
+from npgen.backend import dtype_name, is_jax_array, namespace_of, to_numpy
 
 __all__ = ["check_vjp"]
 
@@ -64,7 +62,7 @@ def check_vjp(
     inputs, f, vjp, notes = _in_float64(inputs, f, vjp)
     y = _float64_output(f, inputs)
     r = projection(y, seed)  # y's shape: L = <f(inputs), r>
-    xp = array_api_compat.array_namespace(y)
+    xp = namespace_of(y)
     grads = _analytic(vjp, r, inputs)
     checks = []
     for i in _checked(inputs, grads, wrt):
@@ -133,7 +131,7 @@ def _through_host(inputs, f: Callable, vjp: Callable):
     ``f`` and ``vjp`` then receive NumPy arrays (JAX functions accept them) and
     their results are copied back to NumPy.
     """
-    if not any(array_api_compat.is_jax_array(x) for x in inputs):
+    if not any(is_jax_array(x) for x in inputs):
         return inputs, f, vjp, []
 
     def f_host(*args):
@@ -145,6 +143,6 @@ def _through_host(inputs, f: Callable, vjp: Callable):
             return grads
         return tuple(None if g is None else to_numpy(g) for g in grads)
 
-    host = [to_numpy(x) if array_api_compat.is_jax_array(x) else x for x in inputs]
+    host = [to_numpy(x) if is_jax_array(x) else x for x in inputs]
     return host, f_host, vjp_host, ["JAX inputs were checked on NumPy copies (JAX arrays are "
                                     "immutable)"]

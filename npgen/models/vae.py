@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import math
 
-import array_api_compat
-
-from npgen.backend import RNG
+from npgen.backend import RNG, namespace_of
 from npgen.losses.vae import LIKELIHOODS
 from npgen.nn import (
     Conv2d,
@@ -103,7 +101,7 @@ class VAE(Module):
         """E[x | z] from the decoder output: sigmoid(l) (Bernoulli) or m (Gaussian)."""
         if self.likelihood == "gaussian":
             return decoder_out
-        xp = array_api_compat.array_namespace(decoder_out)
+        xp = namespace_of(decoder_out)
         return 1.0 / (1.0 + xp.exp(-decoder_out))
 
     def decode(self, z):

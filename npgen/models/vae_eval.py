@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import math
 
-import array_api_compat
 import numpy as np
 
-from npgen.backend import RNG, asarray, dtype_name, to_numpy
+from npgen.backend import RNG, asarray, dtype_name, namespace_of, to_numpy
 from npgen.data.batches import iterate_batches
 from npgen.losses.vae import negative_elbo_terms, reparameterize
 from npgen.metrics import importance_weighted_bound
@@ -45,7 +44,7 @@ def _param_dtype(vae) -> str:
 
 def _log_likelihood(vae, x, decoder_out):
     """log p(x | z) per example, (N,)."""
-    xp = array_api_compat.array_namespace(x)
+    xp = namespace_of(x)
     axes = tuple(range(1, x.ndim))
     if vae.likelihood == "bernoulli":
         softplus = xp.maximum(decoder_out, 0.0) + xp.log1p(xp.exp(-xp.abs(decoder_out)))
@@ -58,7 +57,7 @@ def _log_likelihood(vae, x, decoder_out):
 
 def log_importance_weights(vae, x, k: int, rng: RNG):
     """log w for k posterior samples per example: a host float64 array (N, k)."""
-    xp = array_api_compat.array_namespace(x)
+    xp = namespace_of(x)
     mu, logvar = split_posterior(vae.encoder(x))  # (N, K) each
     columns = []
     for _ in range(k):

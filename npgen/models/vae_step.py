@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import array_api_compat
-
+from npgen.backend import namespace_of
 from npgen.losses.vae import negative_elbo_terms, reparameterize, reparameterize_backward
 
 __all__ = ["VAEStepResult", "split_posterior", "vae_loss_and_backward"]
@@ -85,7 +84,7 @@ def vae_loss_and_backward(encoder, decoder, x, eps, likelihood: str = "bernoulli
     dmu = dmu_path + terms.dmu  # (N, K)
     dlogvar = dlogvar_path + terms.dlogvar  # (N, K)
     # Undo the split: dL/dh = [dmu | dlogvar], and the encoder takes it from there.
-    xp = array_api_compat.array_namespace(h)
+    xp = namespace_of(h)
     dh = xp.concat([dmu, dlogvar], axis=1)  # (N, 2K)
     dx = encoder.backward(dh)  # x's shape
 

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import array_api_compat
-
-from npgen.backend import RNG
+from npgen.backend import RNG, namespace_of
 from npgen.init import dcgan_init
 from npgen.losses.gan import wasserstein_critic_loss, wasserstein_generator_loss
 from npgen.losses.penalties import gradient_penalty, r1_penalty
@@ -88,14 +86,14 @@ def penalized_gan(image_shape, latent_dim: int = 32, width: int = 32, *, dtype=N
 def _input_gradient(critic: Module, x):
     """g = dD/dx for every example (backward with ones); leaves D's gradients zeroed."""
     scores = critic(x)  # (N, 1)
-    xp = array_api_compat.array_namespace(scores)
+    xp = namespace_of(scores)
     grads = critic.backward(xp.ones_like(scores))  # (N, C, H, W)
     critic.zero_grad()  # drop dD/dtheta; the caches and the ones stay for double_backward
     return grads
 
 
 def _mean_norm(grads):
-    xp = array_api_compat.array_namespace(grads)
+    xp = namespace_of(grads)
     rows = xp.reshape(grads, (grads.shape[0], -1))  # (N, C*H*W)
     return xp.mean(xp.sqrt(xp.sum(rows * rows, axis=1)))
 
@@ -125,7 +123,7 @@ def wgan_gp_critic_step(critic: Module, real, fake, alpha, weight: float = 10.0)
     penalty, d_grads = gradient_penalty(grads, target=1.0, weight=weight)
     critic.double_backward(d_grads)  # adds dP/dtheta
 
-    xp = array_api_compat.array_namespace(real)
+    xp = namespace_of(real)
     scores = critic(xp.concat([real, fake], axis=0))  # (2N, 1)
     real_scores, fake_scores = scores[:real.shape[0], ...], scores[real.shape[0]:, ...]
     loss, d_real, d_fake = wasserstein_critic_loss(real_scores, fake_scores)

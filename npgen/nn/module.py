@@ -20,10 +20,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import array_api_compat
-
 from npgen._validation import check_seed
-from npgen.backend import RNG, asarray, backend_of, dtype_name, to_numpy
+from npgen.backend import RNG, asarray, backend_of, dtype_name, namespace_of, to_numpy
 from npgen.nn._guards import guard_backward, guard_forward
 
 
@@ -95,7 +93,7 @@ class Module:
     # Parameters, gradients, buffers ------------------------------------------
     def _add_parameter(self, name: str, value) -> None:
         """Register a parameter and its zero gradient accumulator (same namespace/device)."""
-        xp = array_api_compat.array_namespace(value)
+        xp = namespace_of(value)
         self._parameters[name] = value
         self._gradients[name] = xp.zeros_like(value)
 
@@ -291,7 +289,7 @@ class Sequential(Module):
             if direct is not None:
                 d_x = direct if d_x is None else d_x + direct
         if d_x is None:  # no backward in the chain reads its input: dx is blind to x
-            d_x = array_api_compat.array_namespace(ddx).zeros_like(ddx)
+            d_x = namespace_of(ddx).zeros_like(ddx)
         return d_g, d_x
 
     def __getitem__(self, index: int) -> Module:

@@ -11,11 +11,10 @@ Per step (the chain itself is :func:`npgen.models.vae_step.vae_loss_and_backward
 
 from __future__ import annotations
 
-import array_api_compat
 import numpy as np
 
 from npgen import pictures
-from npgen.backend import asarray, to_numpy
+from npgen.backend import asarray, namespace_of, to_numpy
 from npgen.data import iterate_batches, num_batches
 from npgen.models.vae_eval import evaluate_importance_weighted_bound, evaluate_negative_elbo
 from npgen.models.vae_step import vae_loss_and_backward
@@ -114,6 +113,6 @@ def _interpolation(run: Run, x, rows: int = 4, steps: int = 10):
         start, end = mu[2 * r:2 * r + 1, ...], mu[2 * r + 1:2 * r + 2, ...]  # (1, K) each
         ts = np.linspace(0.0, 1.0, steps)
         z = [start * float(1.0 - t) + end * float(t) for t in ts]  # steps x (1, K)
-        xp = array_api_compat.array_namespace(start)
+        xp = namespace_of(start)
         lines.append(to_numpy(model.decode(xp.concat(z, axis=0))))  # (steps, C, H, W)
     return lines
