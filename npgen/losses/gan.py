@@ -24,6 +24,8 @@ in size but must share library, device and dtype.
 
 from __future__ import annotations
 
+import math
+
 from npgen._checks_losses import check_flag, check_logit_pair, check_logits, check_number
 from npgen.losses._common import as_0d, bce_terms
 
@@ -58,13 +60,33 @@ def gan_discriminator_loss(real_logits, fake_logits, real_label: float = 1.0):
         ``sigmoid(f) / N_fake``.
     """
     where = "gan_discriminator_loss"
-    xp, n_real, n_fake = check_logit_pair(where, real_logits, fake_logits, "real_logits",
-                                          "fake_logits")
+    xp, _, _ = check_logit_pair(where, real_logits, fake_logits, "real_logits", "fake_logits")
     real_label = check_number(where, "real_label", real_label, 0.0, 1.0)
-    real_terms, d_real = bce_terms(xp, real_logits, real_label)  # -log D(x), smoothed
-    fake_terms, d_fake = bce_terms(xp, fake_logits, 0.0)  # -log(1 - D(G(z)))
-    loss = xp.sum(real_terms) / n_real + xp.sum(fake_terms) / n_fake
-    return as_0d(xp, loss), d_real / n_real, d_fake / n_fake
+    real_loss, d_real = discriminator_real_term(xp, real_logits, real_label)
+    fake_loss, d_fake = discriminator_fake_term(xp, fake_logits)
+    return as_0d(xp, real_loss + fake_loss), d_real, d_fake
+
+
+def discriminator_real_term(xp, real_logits, real_label: float):
+    """L_D's real half -E log D(x) = mean(softplus(r) - alpha r), and (sigmoid(r) - alpha) / n_r.
+
+    With alpha = ``real_label`` (1, or e.g. 0.9 smoothed). Unchecked: called by
+    :func:`gan_discriminator_loss` and by the GAN step, which runs the real and fake
+    halves through D one after the other (npgen/models/gan_step.py).
+    """
+    return _mean_bce(xp, real_logits, real_label)  # -log D(x), smoothed
+
+
+def discriminator_fake_term(xp, fake_logits):
+    """L_D's fake half -E log(1 - D(G(z))) = mean softplus(f), and sigmoid(f) / n_f (unchecked)."""
+    return _mean_bce(xp, fake_logits, 0.0)  # fake targets stay 0
+
+
+def _mean_bce(xp, logits, target: float):
+    """mean BCE(l, t) over all elements of l, and its gradient (sigmoid(l) - t) / n."""
+    n = float(math.prod(logits.shape))
+    terms, dlogits = bce_terms(xp, logits, target)
+    return xp.sum(terms) / n, dlogits / n
 
 
 def gan_generator_loss(fake_logits, saturating: bool = False):
@@ -90,13 +112,13 @@ def gan_generator_loss(fake_logits, saturating: bool = False):
     one tends to -1/N: the reason Goodfellow et al. train G with the latter.
     """
     where = "gan_generator_loss"
-    xp, n = check_logits(where, fake_logits, "fake_logits")
+    xp, _ = check_logits(where, fake_logits, "fake_logits")
     check_flag(where, "saturating", saturating)
     if saturating:
-        terms, d_fake = bce_terms(xp, fake_logits, 0.0)  # softplus(f), sigmoid(f)
-        return as_0d(xp, -xp.sum(terms) / n), -d_fake / n
-    terms, d_fake = bce_terms(xp, fake_logits, 1.0)  # softplus(-f), -sigmoid(-f)
-    return as_0d(xp, xp.sum(terms) / n), d_fake / n
+        loss, d_fake = _mean_bce(xp, fake_logits, 0.0)  # mean softplus(f), sigmoid(f) / n
+        return as_0d(xp, -loss), -d_fake
+    loss, d_fake = _mean_bce(xp, fake_logits, 1.0)  # mean softplus(-f), -sigmoid(-f) / n
+    return as_0d(xp, loss), d_fake
 
 
 def wasserstein_critic_loss(real_scores, fake_scores):
