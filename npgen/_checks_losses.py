@@ -103,13 +103,6 @@ def check_logit_pair(where: str, real, fake, real_name: str, fake_name: str):
     return xp, n_real, n_fake
 
 
-def check_flag(where: str, name: str, value) -> bool:
-    """True or False (nothing else is truthy enough)."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{where}: {name} must be True or False; got {value!r}")
-    return value
-
-
 def check_grads(where: str, grads):
     """A non-empty float array (N, ...); returns (xp, N, the axes of one example)."""
     xp = check_float(where, grads, "grads")
