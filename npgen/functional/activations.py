@@ -3,7 +3,9 @@
 Shapes: every function is elementwise, so x, y, dy and dx share one shape (any
 rank, e.g. (N, C) or (N, C, H, W)), and every array in a cache has it too.
 Each ``*_forward(x)`` returns ``(y, cache)``; each ``*_backward(dy, cache)``
-returns ``dx``.
+returns ``dx``. The public names check their inputs once (:mod:`npgen._checks`)
+and call the unchecked math beside them (``relu(xp, x)``, ...), which the layers
+call directly after their own check.
 
 Kink convention (as PyTorch): the derivative used at exactly x = 0 is the
 one of the left branch, ``x > 0`` selects the identity slope. So ReLU'(0) = 0
@@ -14,6 +16,8 @@ tanh' = 1 - y^2) and never re-evaluate an exponential in the backward. Once
 y rounds to +-1 the factor 1 - |y| would cancel to 0, so the forward also
 caches that gap, computed without cancellation from e = exp(-|x|) <= 1.
 Nothing overflows: every value and gradient is finite for any finite x.
+The stable sigmoid and softplus at the end are the only ones in npgen; the
+losses use them too.
 """
 
 from __future__ import annotations

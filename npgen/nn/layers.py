@@ -1,9 +1,10 @@
 """Layer modules: Dense, BatchNorm1d/2d, activations, Dropout (Flatten, Unflatten: nn/shape.py).
 
 Each class is a thin wrapper (see :mod:`npgen.nn.module`): it holds its
-parameters, gradient accumulators and buffers, validates its input with an
-error that names the layer, and calls the functional pair from
-:mod:`npgen.functional`. ``backward`` ADDS parameter gradients into the
+parameters, gradient accumulators and buffers, checks its input once (a check
+from :mod:`npgen._checks`, with an error that names the layer), calls the
+unchecked forward math from :mod:`npgen.functional`, and the functional
+backward (which checks dy). ``backward`` ADDS parameter gradients into the
 accumulators in place. Names, layouts, defaults and state-dict keys are those
 of ``torch.nn``.
 """
