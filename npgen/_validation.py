@@ -119,6 +119,13 @@ def check_real(where: str, value, name: str, *, minimum: float | None = None) ->
     return float(value)
 
 
+def check_flag(where: str, name: str, value) -> bool:
+    """True or False (no other truthy value), e.g. ``amsgrad`` or ``saturating``."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{where}: {name} must be True or False; got {value!r}")
+    return value
+
+
 def check_seed(where: str, seed) -> None:
     """A seed is None or a Python int >= 0 (what numpy's SeedSequence accepts)."""
     if seed is None:

@@ -167,6 +167,38 @@ def softplus_exact(a: float) -> float:
 
 
 # ----------------------------------------------------------------------------
+# The GAN step's D loss is gan_discriminator_loss, bit for bit
+# ----------------------------------------------------------------------------
+
+
+@settings(max_examples=10)
+@given(n_real=st.integers(1, 7), n_fake=st.integers(1, 7),
+       real_label=st.sampled_from([1.0, 0.9, 0.75]), dtype=st.sampled_from(["float32", "float64"]),
+       seed=st.integers(0, 2**16))
+def test_discriminator_step_is_gan_discriminator_loss(backend, n_real, n_fake, real_label,
+                                                      dtype, seed):
+    """The step's loss and D's gradients equal those of the loss's own d_real and d_fake."""
+    from npgen.models import discriminator_loss_and_backward
+
+    d = npgen.nn.Sequential(npgen.nn.Dense(3, 4, dtype=dtype, seed=seed), npgen.nn.Tanh(),
+                            npgen.nn.Dense(4, 1, dtype=dtype, seed=seed + 1))
+    rng = np.random.default_rng(seed)
+    real, fake = (on_backend(rng.normal(size=(n, 3)) * 3.0, dtype) for n in (n_real, n_fake))
+    d.zero_grad()
+    step = discriminator_loss_and_backward(d, real, fake, real_label=real_label)
+    by_step = {k: host(g).copy() for k, g in d.gradients().items()}
+
+    loss, d_real, d_fake = gan_discriminator_loss(d(real), d(fake), real_label)
+    d.zero_grad()
+    for x, dlogits in ((real, d_real), (fake, d_fake)):  # the same halves, in the same order
+        d(x)
+        d.backward(dlogits)
+    np.testing.assert_array_equal(host(step.loss), host(loss))
+    for key, g in d.gradients().items():
+        np.testing.assert_array_equal(by_step[key], host(g), err_msg=key)
+
+
+# ----------------------------------------------------------------------------
 # Bad inputs
 # ----------------------------------------------------------------------------
 
@@ -180,6 +212,8 @@ def test_bad_inputs(backend):
     calls = [
         (lambda: gan_discriminator_loss(x, x, real_label=1.5), ValueError,
          "gan_discriminator_loss: real_label must lie in [0, 1]"),
+        (lambda: _discriminator_step(x, real_label=1.5), ValueError,
+         "discriminator_loss_and_backward: real_label must lie in [0, 1]"),
         (lambda: gan_discriminator_loss(x, x32), TypeError,
          "fake_logits is float32 but the real_logits is float64"),
         (lambda: gan_discriminator_loss(ints, x), TypeError, "floating-point real_logits"),
@@ -194,3 +228,10 @@ def test_bad_inputs(backend):
         with pytest.raises(error) as info:
             call()
         assert fragment in str(info.value), str(info.value)
+
+
+def _discriminator_step(x, real_label):
+    from npgen.models import discriminator_loss_and_backward
+
+    d = npgen.nn.Dense(1, 1, dtype="float64", seed=0)
+    return discriminator_loss_and_backward(d, x, x, real_label=real_label)

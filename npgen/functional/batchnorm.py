@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from npgen._validation import check_forward_operands, check_like, namespace
+from npgen._checks import check_batchnorm, check_batchnorm_backward
 
 __all__ = ["BatchNormCache", "batchnorm_backward", "batchnorm_forward"]
 
@@ -56,29 +56,6 @@ def _centre(x, axes, xp):
     return first + residual, shifted - _per_channel(residual, x.ndim, xp)
 
 
-def _check_inputs(x, weight, bias, running_mean, running_var, training):
-    where = "batchnorm_forward"
-    check_forward_operands(where, x, weight, bias, running_mean, running_var,
-                           names=("weight", "bias", "running_mean", "running_var"))
-    if x.ndim < 2:
-        raise ValueError(f"{where}: expected input (N, C, *S) with 2 to 4 axes; "
-                         f"got shape {tuple(x.shape)}")
-    channels = x.shape[1]
-    named = zip(("weight", "bias", "running_mean", "running_var"),
-                (weight, bias, running_mean, running_var))
-    for name, a in named:
-        if a is not None and tuple(a.shape) != (channels,):
-            raise ValueError(f"{where}: {name} must have shape ({channels},) for input "
-                             f"{tuple(x.shape)}; got {tuple(a.shape)}")
-    if (running_mean is None) != (running_var is None):
-        raise ValueError(f"{where}: pass both running_mean and running_var, or neither")
-    if not training and running_mean is None:
-        raise ValueError(f"{where}: evaluation (training=False) needs running statistics")
-    if training and math.prod(x.shape) // channels <= 1:
-        raise ValueError(f"{where}: expected more than 1 value per channel when training; "
-                         f"got input shape {tuple(x.shape)}")
-
-
 def batchnorm_forward(x, weight, bias, running_mean, running_var, training: bool,
                       momentum: float = 0.1, eps: float = 1e-5):
     """Normalize per channel, then scale and shift.
@@ -106,11 +83,13 @@ def batchnorm_forward(x, weight, bias, running_mean, running_var, training: bool
         The updated running statistics in training; the given ones otherwise.
         The caller stores them (the module writes them in place).
     """
-    _check_inputs(x, weight, bias, running_mean, running_var, training)
-    if momentum is None or isinstance(momentum, bool):
-        raise TypeError(f"batchnorm_forward: momentum must be a float; got {momentum!r} "
-                        "(for momentum=None pass the cumulative factor 1 / num_batches_tracked)")
-    xp = namespace("batchnorm_forward", x)
+    xp = check_batchnorm("batchnorm_forward", x, weight, bias, running_mean, running_var,
+                         training, momentum)
+    return batchnorm(xp, x, weight, bias, running_mean, running_var, training, momentum, eps)
+
+
+def batchnorm(xp, x, weight, bias, running_mean, running_var, training, momentum, eps):
+    """The math of :func:`batchnorm_forward`, unchecked (the BatchNorm layers checked)."""
     axes, ndim = _stat_axes(x.ndim), x.ndim
     new_mean, new_var = running_mean, running_var
     if training:
@@ -150,11 +129,7 @@ def batchnorm_backward(dy, cache: BatchNormCache):
     dx : array, x's shape
     dweight, dbias : arrays (C,), or None for an absent weight / bias
     """
-    xp = namespace("batchnorm_backward", dy, cache.xhat)
-    check_like("batchnorm_backward", dy, cache.xhat, "dy", "input")  # no silent casts
-    if tuple(dy.shape) != tuple(cache.xhat.shape):
-        raise ValueError(f"batchnorm_backward: dy must have shape {tuple(cache.xhat.shape)}; "
-                         f"got {tuple(dy.shape)}")
+    xp = check_batchnorm_backward("batchnorm_backward", dy, cache)
     axes, ndim = _stat_axes(dy.ndim), dy.ndim
     dbias = xp.sum(dy, axis=axes)  # (C,)
     dweight = xp.sum(dy * cache.xhat, axis=axes)  # (C,)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from npgen._validation import check_forward_operands, check_like, check_rank, namespace
+from npgen._checks import check_dense, check_dense_backward, check_dense_double_backward
 
 __all__ = ["DenseCache", "dense_backward", "dense_double_backward", "dense_forward"]
 
@@ -44,26 +44,12 @@ def dense_forward(x, weight, bias=None):
     -----
     y[..., o] = sum_i x[..., i] W[o, i] + b[o]. Same layout as ``torch.nn.Linear``.
     """
-    where = "dense_forward"
-    xp = check_forward_operands(where, x, weight, bias, names=("weight", "bias"))
-    if x.ndim < 1:
-        raise ValueError(f"{where}: expected an input (*, C_in) with at least 1 axis; "
-                         "got a 0-d array")
-    check_rank(where, weight, 2, "(C_out, C_in)", name="weight")
-    if x.shape[-1] != weight.shape[1]:
-        raise ValueError(
-            f"{where}: x {tuple(x.shape)} has {x.shape[-1]} features but weight "
-            f"{tuple(weight.shape)} expects {weight.shape[1]}"
-        )
-    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-        raise ValueError(
-            f"{where}: bias must have shape ({weight.shape[0]},); got {tuple(bias.shape)}"
-        )
+    xp = check_dense("dense_forward", x, weight, bias)
     return affine_forward(xp, x, weight, bias)
 
 
 def affine_forward(xp, x, weight, bias):
-    """The math of :func:`dense_forward` without its checks (callers that checked already)."""
+    """The math of :func:`dense_forward`, unchecked (the Dense layer checked its input)."""
     leading = tuple(x.shape[:-1])
     x_rows = xp.reshape(x, (math.prod(leading), weight.shape[1]))  # (M, C_in)
     y = x_rows @ weight.mT  # (M, C_out)
@@ -88,14 +74,8 @@ def dense_backward(dy, cache: DenseCache):
     dweight : array (C_out, C_in)
     dbias : array (C_out,) or None when the forward had no bias
     """
-    xp = namespace("dense_backward", dy, cache.x_rows)
-    check_like("dense_backward", dy, cache.weight, "dy", "weight")  # no silent casts
+    xp = check_dense_backward("dense_backward", dy, cache)
     c_out, c_in = cache.weight.shape
-    if tuple(dy.shape) != (*cache.leading, c_out):
-        raise ValueError(
-            f"dense_backward: dy must have shape {(*cache.leading, c_out)}; "
-            f"got {tuple(dy.shape)}"
-        )
     dy_rows = xp.reshape(dy, (cache.x_rows.shape[0], c_out))  # (M, C_out)
     dx = xp.reshape(dy_rows @ cache.weight, (*cache.leading, c_in))  # (*, C_in)
     dweight = dy_rows.mT @ cache.x_rows  # (C_out, C_in)
@@ -125,14 +105,8 @@ def dense_double_backward(ddx, dy, cache: DenseCache):
     dweight : array (C_out, C_in)
     dbias : array (C_out,) of zeros, or None when the forward had no bias
     """
-    where = "dense_double_backward"
-    xp = namespace(where, ddx, dy, cache.x_rows)
+    xp = check_dense_double_backward("dense_double_backward", ddx, dy, cache)
     c_out, c_in = cache.weight.shape
-    expected = (("ddx", ddx, (*cache.leading, c_in)), ("dy", dy, (*cache.leading, c_out)))
-    for name, g, shape in expected:
-        check_like(where, g, cache.weight, name, "weight")
-        if tuple(g.shape) != shape:
-            raise ValueError(f"{where}: {name} must have shape {shape}; got {tuple(g.shape)}")
     rows = cache.x_rows.shape[0]
     ddx_rows = xp.reshape(ddx, (rows, c_in))  # (M, C_in)
     dy_rows = xp.reshape(dy, (rows, c_out))  # (M, C_out)

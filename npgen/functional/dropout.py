@@ -14,20 +14,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from npgen._validation import check_float, check_like, check_same_shape, namespace
+from npgen._checks import check_dropout, check_dropout_backward, check_dropout_probability
 
 __all__ = ["DropoutCache", "check_dropout_probability", "dropout_backward", "dropout_forward"]
 
 
 class DropoutCache(NamedTuple):
     scaled_mask: object  # keep / (1 - p), x's shape
-
-
-def check_dropout_probability(where: str, p) -> float:
-    """``p`` as a float in [0, 1], or a ValueError naming ``where``."""
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"{where}: dropout probability p must be a number in [0, 1]; got {p!r}")
-    return float(p)
 
 
 def dropout_forward(x, p: float, keep_mask):
@@ -46,12 +39,12 @@ def dropout_forward(x, p: float, keep_mask):
     y : array, x's shape
     cache : DropoutCache
     """
-    where = "dropout_forward"
-    p = check_dropout_probability(where, p)
-    namespace(where, x, keep_mask)
-    check_float(where, x)
-    check_like(where, keep_mask, x, name="keep_mask", reference_name="input")
-    check_same_shape(where, x, keep_mask, "x", "keep_mask")
+    _, p = check_dropout("dropout_forward", x, p, keep_mask)
+    return dropout(x, p, keep_mask)
+
+
+def dropout(x, p: float, keep_mask):
+    """The math of :func:`dropout_forward`, unchecked (the Dropout layer drew a valid mask)."""
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     scaled_mask = keep_mask * scale  # x's shape
     return x * scaled_mask, DropoutCache(scaled_mask=scaled_mask)
@@ -59,7 +52,5 @@ def dropout_forward(x, p: float, keep_mask):
 
 def dropout_backward(dy, cache: DropoutCache):
     """dx = dy * keep / (1 - p)."""
-    namespace("dropout_backward", dy, cache.scaled_mask)
-    check_same_shape("dropout_backward", dy, cache.scaled_mask, "dy", "the forward input")
-    check_like("dropout_backward", dy, cache.scaled_mask, "dy", "forward input")  # no promotion
+    check_dropout_backward("dropout_backward", dy, cache)
     return dy * cache.scaled_mask

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 
-from npgen.losses._common import as_0d, bce_terms, check_pair, check_reduction
+from npgen._checks_losses import check_elementwise_loss
+from npgen.losses._common import as_0d, bce_terms
 
 __all__ = ["bce_with_logits", "mse"]
 
@@ -40,9 +41,7 @@ def mse(pred, target, reduction: str = "mean"):
     dpred : array, pred's shape
         ``2 (pred - target) / n`` (n = number of elements; n = 1 for "sum").
     """
-    where = "mse"
-    xp = check_pair(where, pred, target, "pred", "target")
-    check_reduction(where, reduction, pred)
+    xp = check_elementwise_loss("mse", pred, target, reduction)
     diff = pred - target
     loss, scale = _reduce(xp, diff * diff, reduction)
     return loss, (2.0 * scale) * diff
@@ -75,9 +74,7 @@ def bce_with_logits(logits, target, reduction: str = "mean"):
     so that no exponential of a positive number is ever taken. The gradient
     is ``(1 - t) sigmoid(l) - t sigmoid(-l)``, exact in relative terms for hard targets.
     """
-    where = "bce_with_logits"
-    xp = check_pair(where, logits, target, "logits", "target")
-    check_reduction(where, reduction, logits)
+    xp = check_elementwise_loss("bce_with_logits", logits, target, reduction, "logits")
     huge = float(xp.finfo(logits.dtype).max)
     # +-inf -> +-max: sigmoid is then exactly 1 or 0, so dlogits is its limit (1 - t or -t)
     elementwise, dlogits = bce_terms(xp, xp.clip(logits, -huge, huge), target)

@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import math
 
-import array_api_compat
-
-from npgen._validation import check_float, check_like
-from npgen.losses._common import as_0d, bce_terms, check_nonempty, check_number
+from npgen._checks_losses import check_logit_pair, check_logits, check_number
+from npgen._validation import check_flag
+from npgen.losses._common import as_0d, bce_terms
 
 __all__ = [
     "gan_discriminator_loss",
@@ -37,17 +36,6 @@ __all__ = [
     "wasserstein_critic_loss",
     "wasserstein_generator_loss",
 ]
-
-
-def _check_logits(where: str, x, name: str, reference=None, reference_name: str = ""):
-    """A non-empty float array (N, ...), like ``reference`` if given; returns (xp, n)."""
-    xp = check_float(where, x, name)
-    if reference is not None:
-        check_like(where, x, reference, name, reference_name)
-    if x.ndim < 1:
-        raise ValueError(f"{where}: expected {name} with a batch axis (N, ...); got a 0-d array")
-    check_nonempty(where, x, name)
-    return xp, float(math.prod(x.shape))
 
 
 def gan_discriminator_loss(real_logits, fake_logits, real_label: float = 1.0):
@@ -73,13 +61,33 @@ def gan_discriminator_loss(real_logits, fake_logits, real_label: float = 1.0):
         ``sigmoid(f) / N_fake``.
     """
     where = "gan_discriminator_loss"
-    xp, n_real = _check_logits(where, real_logits, "real_logits")
-    _, n_fake = _check_logits(where, fake_logits, "fake_logits", real_logits, "real_logits")
+    xp, _, _ = check_logit_pair(where, real_logits, fake_logits, "real_logits", "fake_logits")
     real_label = check_number(where, "real_label", real_label, 0.0, 1.0)
-    real_terms, d_real = bce_terms(xp, real_logits, real_label)  # -log D(x), smoothed
-    fake_terms, d_fake = bce_terms(xp, fake_logits, 0.0)  # -log(1 - D(G(z)))
-    loss = xp.sum(real_terms) / n_real + xp.sum(fake_terms) / n_fake
-    return as_0d(xp, loss), d_real / n_real, d_fake / n_fake
+    real_loss, d_real = discriminator_real_term(xp, real_logits, real_label)
+    fake_loss, d_fake = discriminator_fake_term(xp, fake_logits)
+    return as_0d(xp, real_loss + fake_loss), d_real, d_fake
+
+
+def discriminator_real_term(xp, real_logits, real_label: float):
+    """L_D's real half -E log D(x) = mean(softplus(r) - alpha r), and (sigmoid(r) - alpha) / n_r.
+
+    With alpha = ``real_label`` (1, or e.g. 0.9 smoothed). Unchecked: called by
+    :func:`gan_discriminator_loss` and by the GAN step, which runs the real and fake
+    halves through D one after the other (npgen/models/gan_step.py).
+    """
+    return _mean_bce(xp, real_logits, real_label)  # -log D(x), smoothed
+
+
+def discriminator_fake_term(xp, fake_logits):
+    """L_D's fake half -E log(1 - D(G(z))) = mean softplus(f), and sigmoid(f) / n_f (unchecked)."""
+    return _mean_bce(xp, fake_logits, 0.0)  # fake targets stay 0
+
+
+def _mean_bce(xp, logits, target: float):
+    """mean BCE(l, t) over all elements of l, and its gradient (sigmoid(l) - t) / n."""
+    n = float(math.prod(logits.shape))
+    terms, dlogits = bce_terms(xp, logits, target)
+    return xp.sum(terms) / n, dlogits / n
 
 
 def gan_generator_loss(fake_logits, saturating: bool = False):
@@ -105,14 +113,13 @@ def gan_generator_loss(fake_logits, saturating: bool = False):
     one tends to -1/N: the reason Goodfellow et al. train G with the latter.
     """
     where = "gan_generator_loss"
-    xp, n = _check_logits(where, fake_logits, "fake_logits")
-    if not isinstance(saturating, bool):
-        raise TypeError(f"{where}: saturating must be True or False; got {saturating!r}")
+    xp, _ = check_logits(where, fake_logits, "fake_logits")
+    check_flag(where, "saturating", saturating)
     if saturating:
-        terms, d_fake = bce_terms(xp, fake_logits, 0.0)  # softplus(f), sigmoid(f)
-        return as_0d(xp, -xp.sum(terms) / n), -d_fake / n
-    terms, d_fake = bce_terms(xp, fake_logits, 1.0)  # softplus(-f), -sigmoid(-f)
-    return as_0d(xp, xp.sum(terms) / n), d_fake / n
+        loss, d_fake = _mean_bce(xp, fake_logits, 0.0)  # mean softplus(f), sigmoid(f) / n
+        return as_0d(xp, -loss), -d_fake
+    loss, d_fake = _mean_bce(xp, fake_logits, 1.0)  # mean softplus(-f), -sigmoid(-f) / n
+    return as_0d(xp, loss), d_fake
 
 
 def wasserstein_critic_loss(real_scores, fake_scores):
@@ -128,9 +135,8 @@ def wasserstein_critic_loss(real_scores, fake_scores):
     d_real_scores : array, real_scores' shape, every entry ``-1 / n_r``
     d_fake_scores : array, fake_scores' shape, every entry ``1 / N_fake``
     """
-    where = "wasserstein_critic_loss"
-    xp, n_real = _check_logits(where, real_scores, "real_scores")
-    _, n_fake = _check_logits(where, fake_scores, "fake_scores", real_scores, "real_scores")
+    xp, n_real, n_fake = check_logit_pair("wasserstein_critic_loss", real_scores, fake_scores,
+                                          "real_scores", "fake_scores")
     loss = xp.sum(fake_scores) / n_fake - xp.sum(real_scores) / n_real
     d_real = _constant_like(xp, real_scores, -1.0 / n_real)
     d_fake = _constant_like(xp, fake_scores, 1.0 / n_fake)
@@ -139,10 +145,10 @@ def wasserstein_critic_loss(real_scores, fake_scores):
 
 def wasserstein_generator_loss(fake_scores):
     """WGAN generator loss -mean(f); returns ``(loss, d_fake_scores)`` with entries ``-1 / n_f``."""
-    xp, n = _check_logits("wasserstein_generator_loss", fake_scores, "fake_scores")
+    xp, n = check_logits("wasserstein_generator_loss", fake_scores, "fake_scores")
     return as_0d(xp, -xp.sum(fake_scores) / n), _constant_like(xp, fake_scores, -1.0 / n)
 
 
 def _constant_like(xp, x, value: float):
     """An array of x's shape, dtype and device filled with ``value``."""
-    return xp.full(x.shape, value, dtype=x.dtype, device=array_api_compat.device(x))
+    return xp.full_like(x, value)

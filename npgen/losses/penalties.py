@@ -24,18 +24,10 @@ the ``ddx`` a critic's :meth:`double_backward` turns into parameter gradients.
 
 from __future__ import annotations
 
-from npgen._validation import check_float
-from npgen.losses._common import as_0d, check_min_rank, check_nonempty, check_number
+from npgen._checks_losses import check_grads, check_number
+from npgen.losses._common import as_0d
 
 __all__ = ["gradient_penalty", "r1_penalty"]
-
-
-def _check_grads(where: str, grads):
-    """A non-empty float array (N, ...); returns (xp, N, the axes of one example)."""
-    xp = check_float(where, grads, "grads")
-    check_min_rank(where, grads, 1, "(N, ...)", "grads")
-    check_nonempty(where, grads, "grads")
-    return xp, grads.shape[0], tuple(range(1, grads.ndim))
 
 
 def _row_norms(xp, grads, axes):
@@ -64,7 +56,7 @@ def gradient_penalty(grads, target: float = 1.0, weight: float = 10.0):
         as in PyTorch's norm: finite for every input.
     """
     where = "gradient_penalty"
-    xp, n, axes = _check_grads(where, grads)
+    xp, n, axes = check_grads(where, grads)
     target = check_number(where, "target", target, 0.0)
     weight = check_number(where, "weight", weight, 0.0)
     norms = _row_norms(xp, grads, axes)  # (N, 1, ..., 1)
@@ -88,7 +80,7 @@ def r1_penalty(grads, gamma: float):
     d_grads : array, grads' shape, ``(gamma / N) g``
     """
     where = "r1_penalty"
-    xp, n, _ = _check_grads(where, grads)
+    xp, n, _ = check_grads(where, grads)
     gamma = check_number(where, "gamma", gamma, 0.0)
     value = (gamma / 2.0) * xp.sum(grads * grads) / n
     return as_0d(xp, value), (gamma / n) * grads

@@ -28,14 +28,15 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from npgen._validation import check_float, check_like
-from npgen.losses._common import (
-    as_0d,
-    bce_terms,
-    check_min_rank,
-    check_number,
+from npgen._checks_losses import (
+    LIKELIHOODS,
+    check_negative_elbo,
+    check_noise,
     check_pair,
+    check_posterior,
+    check_reconstruction,
 )
+from npgen.losses._common import as_0d, bce_terms
 
 __all__ = [
     "LIKELIHOODS",
@@ -48,16 +49,6 @@ __all__ = [
     "reparameterize",
     "reparameterize_backward",
 ]
-
-LIKELIHOODS = ("bernoulli", "gaussian")
-
-
-def _check_posterior(where: str, mu, logvar):
-    """mu and logvar: float arrays (N, K, ...) of one library/device/dtype and shape."""
-    xp = check_pair(where, mu, logvar, "mu", "logvar")
-    check_min_rank(where, mu, 2, "(N, latent)", "mu")
-    return xp
-
 
 # ----------------------------------------------------------------------------
 # KL(q || p) for q = N(mu, diag exp(lv)), p = N(0, I)
@@ -85,11 +76,11 @@ def gaussian_kl(mu, logvar):
     ``exp(lv) - 1`` is evaluated as ``expm1(lv)``, which keeps its relative
     accuracy when lv is near 0 (q close to the prior).
     """
-    return _gaussian_kl("gaussian_kl", mu, logvar)
+    return _gaussian_kl(check_posterior("gaussian_kl", mu, logvar), mu, logvar)
 
 
-def _gaussian_kl(where: str, mu, logvar):
-    xp = _check_posterior(where, mu, logvar)
+def _gaussian_kl(xp, mu, logvar):
+    """The math of :func:`gaussian_kl`, unchecked."""
     n = float(mu.shape[0])
     expm1 = xp.expm1(logvar)
     kl = 0.5 * xp.sum(mu * mu + expm1 - logvar) / n
@@ -99,12 +90,6 @@ def _gaussian_kl(where: str, mu, logvar):
 # ----------------------------------------------------------------------------
 # The reparameterization z = mu + sigma_q eps
 # ----------------------------------------------------------------------------
-
-
-def _check_noise(where: str, mu, logvar, eps):
-    xp = _check_posterior(where, mu, logvar)
-    check_pair(where, mu, eps, "mu", "eps")
-    return xp
 
 
 def reparameterize(mu, logvar, eps):
@@ -120,7 +105,7 @@ def reparameterize(mu, logvar, eps):
     -------
     z : array (N, K)
     """
-    xp = _check_noise("reparameterize", mu, logvar, eps)
+    xp = check_noise("reparameterize", mu, logvar, eps)
     return mu + xp.exp(0.5 * logvar) * eps
 
 
@@ -142,7 +127,7 @@ def reparameterize_backward(dz, mu, logvar, eps):
         by the caller.
     """
     where = "reparameterize_backward"
-    xp = _check_noise(where, mu, logvar, eps)
+    xp = check_noise(where, mu, logvar, eps)
     check_pair(where, mu, dz, "mu", "dz")
     dlogvar = dz * eps * (0.5 * xp.exp(0.5 * logvar))
     return xp.asarray(dz, copy=True), dlogvar
@@ -174,14 +159,12 @@ def reconstruction_nll(x, decoder_out, likelihood: str = "bernoulli", sigma: flo
     d_decoder_out : array, x's shape
         bernoulli: ``(sigmoid(l) - x) / N``; gaussian: ``(m - x) / (sigma^2 N)``.
     """
-    return _reconstruction_nll("reconstruction_nll", x, decoder_out, likelihood, sigma)
+    xp, sigma = check_reconstruction("reconstruction_nll", x, decoder_out, likelihood, sigma)
+    return _reconstruction_nll(xp, x, decoder_out, likelihood, sigma)
 
 
-def _reconstruction_nll(where: str, x, decoder_out, likelihood, sigma):
-    xp = check_pair(where, x, decoder_out, "x", "decoder_out")
-    check_min_rank(where, x, 1, "(N, ...)", "x")
-    _check_likelihood(where, likelihood)
-    sigma = check_number(where, "sigma", sigma, 0.0, low_open=True)
+def _reconstruction_nll(xp, x, decoder_out, likelihood: str, sigma: float):
+    """The math of :func:`reconstruction_nll`, unchecked."""
     n = float(x.shape[0])
     if likelihood == "bernoulli":
         elementwise, d_out = bce_terms(xp, decoder_out, x)
@@ -192,13 +175,6 @@ def _reconstruction_nll(where: str, x, decoder_out, likelihood, sigma):
     log_normalizer = 0.5 * math.log(2.0 * math.pi * variance) * elements_per_example
     nll = xp.sum(diff * diff) / (2.0 * variance * n) + log_normalizer
     return as_0d(xp, nll), diff / (variance * n)
-
-
-def _check_likelihood(where: str, likelihood) -> None:
-    if likelihood not in LIKELIHOODS:
-        raise ValueError(
-            f"{where}: likelihood must be 'bernoulli' or 'gaussian'; got {likelihood!r}"
-        )
 
 
 # ----------------------------------------------------------------------------
@@ -229,18 +205,10 @@ class ELBOTerms(NamedTuple):
 def negative_elbo_terms(x, decoder_out, mu, logvar, likelihood: str = "bernoulli",
                         beta: float = 1.0, sigma: float = 1.0) -> ELBOTerms:
     """:func:`negative_elbo` that also reports the reconstruction and KL terms (for logs)."""
-    where = "negative_elbo"
-    beta = check_number(where, "beta", beta, 0.0)
-    xp = check_float(where, x, "x")
-    _check_posterior(where, mu, logvar)
-    check_like(where, mu, x, "mu", "x")
-    if x.ndim >= 1 and mu.shape[0] != x.shape[0]:
-        raise ValueError(
-            f"{where}: x and mu must have the same batch size; got shapes "
-            f"{tuple(x.shape)} and {tuple(mu.shape)}"
-        )
-    reconstruction, d_decoder_out = _reconstruction_nll(where, x, decoder_out, likelihood, sigma)
-    kl, dmu, dlogvar = _gaussian_kl(where, mu, logvar)
+    xp, beta, sigma = check_negative_elbo("negative_elbo", x, decoder_out, mu, logvar,
+                                          likelihood, beta, sigma)
+    reconstruction, d_decoder_out = _reconstruction_nll(xp, x, decoder_out, likelihood, sigma)
+    kl, dmu, dlogvar = _gaussian_kl(xp, mu, logvar)
     value = as_0d(xp, reconstruction + beta * kl)
     return ELBOTerms(value, d_decoder_out, beta * dmu, beta * dlogvar, reconstruction, kl)
 

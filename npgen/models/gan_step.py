@@ -22,20 +22,21 @@ generator forward per iteration::
 Why the D step runs real and fake through D separately: a module keeps the
 cache of its LAST forward only, so each half is forwarded and backpropagated
 before the next forward. Separate halves are also what batch norm in D should
-see (PyTorch's DCGAN example does the same). The two halves' losses add up to
-exactly :func:`npgen.losses.gan_discriminator_loss` (``bce`` on targets
-``real_label`` and 0); the tests check that identity.
+see (PyTorch's DCGAN example does the same). So the step cannot hand both
+logits to :func:`npgen.losses.gan_discriminator_loss` at once; it calls that
+loss's two halves instead (``discriminator_real_term`` with target
+``real_label``, ``discriminator_fake_term`` with target 0), the very functions
+``gan_discriminator_loss`` adds up, so L_D is written in one place.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-import array_api_compat
-
-from npgen.functional.activations import sigmoid_forward
-from npgen.losses.basic import bce_with_logits
-from npgen.losses.gan import gan_generator_loss
+from npgen._checks_losses import check_number
+from npgen.backend import namespace_of
+from npgen.functional.activations import sigmoid_pair
+from npgen.losses.gan import discriminator_fake_term, discriminator_real_term, gan_generator_loss
 
 __all__ = ["DiscriminatorStep", "GeneratorStep", "discriminator_loss_and_backward",
            "generator_loss_and_backward"]
@@ -59,16 +60,10 @@ class GeneratorStep(NamedTuple):
     dfake: object  # dL_G / d(fake), fake's shape: what G.backward received
 
 
-def _targets(logits, value: float):
-    xp = array_api_compat.array_namespace(logits)
-    return xp.full(logits.shape, value, dtype=logits.dtype,
-                   device=array_api_compat.device(logits))
-
-
 def _mean_probability(logits):
     """mean(sigmoid(logits)), in the stable form (no overflow for any finite logit)."""
-    xp = array_api_compat.array_namespace(logits)
-    return xp.mean(sigmoid_forward(logits)[0])
+    xp = namespace_of(logits)
+    return xp.mean(sigmoid_pair(xp, logits)[0])
 
 
 def discriminator_loss_and_backward(discriminator, real, fake,
@@ -92,14 +87,18 @@ def discriminator_loss_and_backward(discriminator, real, fake,
         D's parameter gradients are ADDED into ``discriminator.gradients()``:
         zero_grad before, step after.
     """
+    real_label = check_number("discriminator_loss_and_backward", "real_label", real_label,
+                              0.0, 1.0)
     real_logits = discriminator(real)  # (N_real, 1)
-    real_loss, d_real_logits = bce_with_logits(real_logits, _targets(real_logits, real_label))
+    xp = namespace_of(real_logits)
+    real_loss, d_real_logits = discriminator_real_term(xp, real_logits, real_label)
     discriminator.backward(d_real_logits)  # the real half's dx is not needed
 
     fake_logits = discriminator(fake)  # (N_fake, 1)
-    fake_loss, d_fake_logits = bce_with_logits(fake_logits, _targets(fake_logits, 0.0))
+    fake_loss, d_fake_logits = discriminator_fake_term(xp, fake_logits)
     discriminator.backward(d_fake_logits)  # and the fake half's dx stops here: detached
 
+    real_loss, fake_loss = xp.asarray(real_loss), xp.asarray(fake_loss)  # 0-d arrays
     return DiscriminatorStep(real_loss + fake_loss, real_loss, fake_loss,
                              _mean_probability(real_logits), _mean_probability(fake_logits))
 

@@ -1,9 +1,10 @@
 """Layer modules: Dense, BatchNorm1d/2d, activations, Dropout (Flatten, Unflatten: nn/shape.py).
 
 Each class is a thin wrapper (see :mod:`npgen.nn.module`): it holds its
-parameters, gradient accumulators and buffers, validates its input with an
-error that names the layer, and calls the functional pair from
-:mod:`npgen.functional`. ``backward`` ADDS parameter gradients into the
+parameters, gradient accumulators and buffers, checks its input once (a check
+from :mod:`npgen._checks`, with an error that names the layer), calls the
+unchecked forward math from :mod:`npgen.functional`, and the functional
+backward (which checks dy). ``backward`` ADDS parameter gradients into the
 accumulators in place. Names, layouts, defaults and state-dict keys are those
 of ``torch.nn``.
 """
@@ -11,18 +12,18 @@ of ``torch.nn``.
 from __future__ import annotations
 
 from npgen import init
-from npgen._validation import (
-    check_axis,
-    check_float,
-    check_like,
-    check_positive_int,
-    check_real,
+from npgen._checks import (
+    check_batch_statistics,
+    check_batchnorm_input,
+    check_dense_input,
+    check_dropout_input,
+    check_dropout_probability,
 )
-from npgen.backend import backend_of, namespace_of
+from npgen._validation import check_float, check_positive_int, check_real
 from npgen.functional import activations as act
-from npgen.functional.batchnorm import batchnorm_backward, batchnorm_forward
+from npgen.functional.batchnorm import batchnorm, batchnorm_backward
 from npgen.functional.dense import affine_forward, dense_backward, dense_double_backward
-from npgen.functional.dropout import check_dropout_probability, dropout_backward, dropout_forward
+from npgen.functional.dropout import dropout, dropout_backward
 from npgen.nn.module import (
     Module,
     check_construction_options,
@@ -76,13 +77,8 @@ class Dense(Module):
     def forward(self, x):
         where = f"Dense(in_features={self.in_features}, out_features={self.out_features})"
         weight = self._parameters["weight"]
-        check_like(where, x, weight)
-        if x.ndim < 1:
-            raise ValueError(f"{where}: expected an input (*, {self.in_features}) with at "
-                             "least 1 axis; got a 0-d array")
-        check_axis(where, x, x.ndim - 1, self.in_features, "features")
-        # checked above (and the bias is the layer's own): the math without dense_forward's checks
-        y, self._cache = affine_forward(namespace_of(x), x, weight, self._parameters.get("bias"))
+        xp = check_dense_input(where, x, weight, self.in_features)
+        y, self._cache = affine_forward(xp, x, weight, self._parameters.get("bias"))
         return y
 
     def backward(self, dy):
@@ -138,21 +134,19 @@ class _BatchNorm(Module):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
-    def _check_input(self, x) -> None:
+    def _check_input(self, x, training: bool):
+        """The layer's own checks, then batch norm's one-value rule (named as it always was)."""
         where = f"{type(self).__name__}(num_features={self.num_features})"
         reference_name = "weight" if self.affine else "running_mean"
         reference = self._parameters.get("weight", self._buffers.get("running_mean"))
-        if reference is None:
-            check_float(where, x)
-        else:
-            check_like(where, x, reference, reference_name=reference_name)
-        if x.ndim not in self._ranks:
-            expected = " or ".join(f"a {n}-D {layout}" for n, layout in self._ranks.items())
-            raise ValueError(f"{where}: expected {expected} input; got shape {tuple(x.shape)}")
-        check_axis(where, x, 1, self.num_features, "channels")
+        xp = check_batchnorm_input(where, x, reference, reference_name, self._ranks,
+                                   self.num_features)
+        check_batch_statistics("batchnorm_forward", x, training)
+        return xp
 
     def forward(self, x):
-        self._check_input(x)
+        training = self.training or not self.track_running_stats
+        xp = self._check_input(x, training)
         update = self.training and self.track_running_stats
         count = self._buffers["num_batches_tracked"] if self.track_running_stats else None
         if update and self.momentum is None:  # cumulative average over tracked batches
@@ -161,11 +155,9 @@ class _BatchNorm(Module):
             momentum = 0.0 if self.momentum is None else float(self.momentum)
         running_mean = self._buffers.get("running_mean")
         running_var = self._buffers.get("running_var")
-        y, self._cache, new_mean, new_var = batchnorm_forward(
-            x, self._parameters.get("weight"), self._parameters.get("bias"),
-            running_mean, running_var,
-            training=self.training or not self.track_running_stats,
-            momentum=momentum, eps=self.eps,
+        y, self._cache, new_mean, new_var = batchnorm(
+            xp, x, self._parameters.get("weight"), self._parameters.get("bias"),
+            running_mean, running_var, training=training, momentum=momentum, eps=self.eps,
         )
         if update:
             running_mean[...] = new_mean
@@ -222,7 +214,8 @@ class _Elementwise(Module):
         super().__init__()
         check_construction_options(type(self).__name__, dtype, rng, seed)
 
-    def _forward(self, x):
+    def _forward(self, xp, x):
+        """The unchecked math, e.g. :func:`npgen.functional.activations.relu`."""
         raise NotImplementedError
 
     def _backward(self, dy, cache):
@@ -232,8 +225,8 @@ class _Elementwise(Module):
         raise NotImplementedError
 
     def forward(self, x):
-        check_float(type(self).__name__, x)
-        y, self._cache = self._forward(x)
+        xp = check_float(type(self).__name__, x)
+        y, self._cache = self._forward(xp, x)
         return y
 
     def backward(self, dy):
@@ -249,8 +242,8 @@ class _Elementwise(Module):
 class ReLU(_Elementwise):
     """y = max(x, 0); the gradient at 0 is 0 (as PyTorch)."""
 
-    def _forward(self, x):
-        return act.relu_forward(x)
+    def _forward(self, xp, x):
+        return act.relu(xp, x)
 
     def _backward(self, dy, cache):
         return act.relu_backward(dy, cache)
@@ -269,8 +262,8 @@ class LeakyReLU(_Elementwise):
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
 
-    def _forward(self, x):
-        return act.leaky_relu_forward(x, self.negative_slope)
+    def _forward(self, xp, x):
+        return act.leaky_relu(xp, x, self.negative_slope)
 
     def _backward(self, dy, cache):
         return act.leaky_relu_backward(dy, cache)
@@ -284,8 +277,8 @@ class Sigmoid(_Elementwise):
 
     backward_reads_input = True  # dx = dy sigma'(x): the second order has a d_x term
 
-    def _forward(self, x):
-        return act.sigmoid_forward(x)
+    def _forward(self, xp, x):
+        return act.sigmoid(xp, x)
 
     def _backward(self, dy, cache):
         return act.sigmoid_backward(dy, cache)
@@ -299,8 +292,8 @@ class Tanh(_Elementwise):
 
     backward_reads_input = True  # dx = dy tanh'(x): the second order has a d_x term
 
-    def _forward(self, x):
-        return act.tanh_forward(x)
+    def _forward(self, xp, x):
+        return act.tanh(xp, x)
 
     def _backward(self, dy, cache):
         return act.tanh_backward(dy, cache)
@@ -334,16 +327,13 @@ class Dropout(Module):
 
     def forward(self, x):
         where = f"Dropout(p={self.p})"
-        xp = check_float(where, x)
         if not self.training:
+            check_float(where, x)
             self._cache = _IDENTITY
             return x
-        at, rng_at = backend_of(x), self.rng.backend
-        if at.name != rng_at.name or str(at.device) != str(rng_at.device):
-            raise TypeError(f"{where}: input is on {at.name}/{at.device} but the layer's RNG "
-                            f"draws on {rng_at.name}/{rng_at.device}; pass rng= for that backend")
+        xp = check_dropout_input(where, x, self.rng)
         keep = self.rng.uniform(tuple(x.shape), dtype=x.dtype) >= self.p  # bool, x's shape
-        y, self._cache = dropout_forward(x, self.p, xp.astype(keep, x.dtype))
+        y, self._cache = dropout(x, self.p, xp.astype(keep, x.dtype))
         return y
 
     def backward(self, dy):

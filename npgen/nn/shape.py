@@ -1,19 +1,20 @@
 """Shape modules: Flatten and Unflatten (``torch.nn.Flatten`` / ``torch.nn.Unflatten``).
 
 Thin wrappers around :mod:`npgen.functional.shape`; reshapes have no parameters, and their
-second order is again a reshape.
+second order is again a reshape. Their input errors name ``flatten_forward`` and
+``unflatten_forward``, the checks they share with the functional names.
 """
 
 from __future__ import annotations
 
+from npgen._checks import check_flatten, check_unflatten, check_unflatten_sizes
 from npgen.functional.shape import (
-    check_unflatten_sizes,
+    flatten,
     flatten_backward,
     flatten_double_backward,
-    flatten_forward,
+    unflatten,
     unflatten_backward,
     unflatten_double_backward,
-    unflatten_forward,
 )
 from npgen.nn.module import Module, check_construction_options
 
@@ -33,7 +34,8 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
     def forward(self, x):
-        y, self._cache = flatten_forward(x, self.start_dim, self.end_dim)
+        xp, start, end = check_flatten("flatten_forward", x, self.start_dim, self.end_dim)
+        y, self._cache = flatten(xp, x, start, end)
         return y
 
     def backward(self, dy):
@@ -56,7 +58,8 @@ class Unflatten(Module):
         return f"dim={self.dim}, unflattened_size={self.sizes}"
 
     def forward(self, x):
-        y, self._cache = unflatten_forward(x, self.dim, self.sizes)
+        xp, axis, sizes = check_unflatten("unflatten_forward", x, self.dim, self.sizes)
+        y, self._cache = unflatten(xp, x, axis, sizes)
         return y
 
     def backward(self, dy):

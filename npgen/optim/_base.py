@@ -1,8 +1,8 @@
-"""Plumbing shared by the stateful optimizers: input checks and the flat state dict.
+"""Plumbing shared by the stateful optimizers: the base class and the flat state dict.
 
-The math lives in the pure update functions (``sgd.py``, ``adam.py``); this
-module only validates inputs and moves state between the live per-parameter
-NamedTuples and a flat dict of host NumPy arrays and Python numbers::
+The math lives in the pure update functions (``sgd.py``, ``adam.py``), the input
+checks in :mod:`npgen._checks_optim`; this module moves state between the live
+per-parameter NamedTuples and a flat dict of host NumPy arrays and Python numbers::
 
     {"optimizer": "Adam",                      # class name, checked on load
      "step": 3,                                # completed steps (all parameters)
@@ -14,91 +14,11 @@ A flat dict of arrays and scalars goes straight into ``np.savez``.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Mapping
 
-from npgen._validation import check_float, check_like, describe
+from npgen._checks_optim import check_grads, check_nonnegative, check_params
+from npgen._validation import describe
 from npgen.backend import asarray, backend_of, dtype_name, to_numpy
-
-
-def check_nonnegative(where: str, name: str, value) -> float:
-    """A finite float >= 0 (booleans and non-numbers are TypeErrors)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where}: {name} must be a real number; got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{where}: {name} must be a finite number >= 0; got {value!r}")
-    return float(value)
-
-
-def check_beta(where: str, name: str, value) -> float:
-    """A float in [0, 1) (a moving-average coefficient)."""
-    value = check_nonnegative(where, name, value)
-    if value >= 1.0:
-        raise ValueError(f"{where}: {name} must lie in [0, 1); got {value!r}")
-    return value
-
-
-def check_flag(where: str, name: str, value) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{where}: {name} must be True or False; got {value!r}")
-    return value
-
-
-def check_grad(where: str, param, grad, name: str = "") -> None:
-    """``grad`` must be a float array with ``param``'s shape, library, device and dtype."""
-    label = f" {name!r}" if name else ""
-    check_like(where, grad, param, name=f"gradient{label}", reference_name=f"parameter{label}")
-    if tuple(grad.shape) != tuple(param.shape):
-        raise ValueError(
-            f"{where}: gradient{label} has shape {tuple(grad.shape)} but its parameter has "
-            f"shape {tuple(param.shape)}"
-        )
-
-
-def check_state(where: str, param, state, fields: tuple) -> None:
-    """The state's arrays (None allowed) must match ``param``: library, device, dtype, shape."""
-    if not hasattr(state, "_asdict"):
-        raise TypeError(f"{where}: state must be the NamedTuple returned by the init function; "
-                        f"got {type(state).__name__}")
-    for field in fields:
-        value = getattr(state, field, None)
-        if value is None:
-            continue
-        check_like(where, value, param, name=f"state.{field}", reference_name="parameter")
-        if tuple(value.shape) != tuple(param.shape):
-            raise ValueError(f"{where}: state.{field} has shape {tuple(value.shape)} but the "
-                             f"parameter has shape {tuple(param.shape)} (a state made for "
-                             "another parameter?)")
-
-
-def check_params(where: str, params) -> dict:
-    """A non-empty mapping name -> float array (kept by reference: updates are in place)."""
-    if not isinstance(params, Mapping):
-        raise TypeError(
-            f"{where}: params must be a dict name -> array (e.g. model.parameters()); "
-            f"got {type(params).__name__}"
-        )
-    if not params:
-        raise ValueError(f"{where}: got an empty parameter dict")
-    for key, param in params.items():
-        check_float(where, param, name=f"parameter {key!r}")
-    return dict(params)
-
-
-def check_grads(where: str, params: dict, grads) -> None:
-    """Same keys as ``params`` (missing and extra keys are named), then per-key checks."""
-    if not isinstance(grads, Mapping):
-        raise TypeError(f"{where}: grads must be a dict name -> array; got {type(grads).__name__}")
-    missing = [k for k in params if k not in grads]
-    extra = [k for k in grads if k not in params]
-    if missing or extra:
-        raise ValueError(
-            f"{where}: grads must have the same keys as the parameters; "
-            f"missing {missing}, unexpected {extra}"
-        )
-    for key, param in params.items():
-        check_grad(where, param, grads[key], key)
 
 
 def host_scalar(where: str, key: str, value, kind):

@@ -11,15 +11,10 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from npgen._checks_optim import check_adam_hyper, check_grad, check_state
+from npgen._validation import check_flag
 from npgen.backend import namespace_of
-from npgen.optim._base import (
-    Optimizer,
-    check_beta,
-    check_flag,
-    check_grad,
-    check_nonnegative,
-    check_state,
-)
+from npgen.optim._base import Optimizer
 
 
 class AdamState(NamedTuple):
@@ -48,18 +43,6 @@ def adam_init(param, *, amsgrad=False) -> AdamState:
     xp = namespace_of(param)
     return AdamState(step=0, exp_avg=xp.zeros_like(param), exp_avg_sq=xp.zeros_like(param),
                      max_exp_avg_sq=xp.zeros_like(param) if amsgrad else None)
-
-
-def check_adam_hyper(where, lr, betas, eps, weight_decay, amsgrad) -> None:
-    """Reject what ``torch.optim.Adam`` rejects, with ``where`` in the message."""
-    check_nonnegative(where, "lr", lr)
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"{where}: betas must be a pair (beta1, beta2); got {betas!r}")
-    check_beta(where, "betas[0]", betas[0])
-    check_beta(where, "betas[1]", betas[1])
-    check_nonnegative(where, "eps", eps)
-    check_nonnegative(where, "weight_decay", weight_decay)
-    check_flag(where, "amsgrad", amsgrad)
 
 
 def adam_update(param, grad, state: AdamState, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-
-import array_api_compat
-
-from npgen._validation import check_float, check_like
+from npgen._checks_optim import check_clip_grad_norm
+from npgen.backend import namespace_of
 
 CLIP_EPS = 1e-6  # PyTorch's guard in max_norm / (total_norm + 1e-6)
 
@@ -41,18 +37,8 @@ def clip_grad_norm(grads, max_norm):
     Exactly ``torch.nn.utils.clip_grad_norm_(..., norm_type=2)``; a non-finite
     norm is not an error (PyTorch's ``error_if_nonfinite=False``).
     """
-    where = "clip_grad_norm"
-    arrays = list(grads.values()) if isinstance(grads, Mapping) else list(grads)
-    if not arrays:
-        raise ValueError(f"{where}: got no gradients")
-    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)):
-        raise TypeError(f"{where}: max_norm must be a real number; got {max_norm!r}")
-    if math.isnan(max_norm) or max_norm < 0:
-        raise ValueError(f"{where}: max_norm must be >= 0; got {max_norm!r}")
-    for i, g in enumerate(arrays):
-        check_float(where, g, name=f"gradient {i}")
-        check_like(where, g, arrays[0], name=f"gradient {i}", reference_name="gradient 0")
-    xp = array_api_compat.array_namespace(*arrays)
+    arrays = check_clip_grad_norm("clip_grad_norm", grads, max_norm)
+    xp = namespace_of(*arrays)
     norms = xp.stack([xp.linalg.vector_norm(g) for g in arrays])  # (number of arrays,)
     total_norm = xp.linalg.vector_norm(norms)
     coef = max_norm / (total_norm + CLIP_EPS)

@@ -15,30 +15,16 @@ from __future__ import annotations
 
 import math
 
-
-def _check_int(where: str, name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{where}: {name} must be an int; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{where}: {name} must be >= {minimum}; got {value!r}")
-    return value
-
-
-def _check_lr(where: str, name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{where}: {name} must be a real number; got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{where}: {name} must be a finite number >= 0; got {value!r}")
-    return float(value)
+from npgen._checks_optim import check_rate, check_step_int
 
 
 def step_lr(step: int, base_lr: float, step_size: int, gamma: float = 0.1) -> float:
     """``base_lr * gamma ** (step // step_size)``, as ``torch.optim.lr_scheduler.StepLR``."""
     where = "step_lr"
-    _check_int(where, "step", step, 0)
-    _check_int(where, "step_size", step_size, 1)
-    base_lr = _check_lr(where, "base_lr", base_lr)
-    gamma = _check_lr(where, "gamma", gamma)
+    check_step_int(where, "step", step, 0)
+    check_step_int(where, "step_size", step_size, 1)
+    base_lr = check_rate(where, "base_lr", base_lr)
+    gamma = check_rate(where, "gamma", gamma)
     return base_lr * gamma ** (step // step_size)
 
 
@@ -51,10 +37,10 @@ def cosine_lr(step: int, base_lr: float, total_steps: int, min_lr: float = 0.0) 
     scheduler would continue the cosine back up).
     """
     where = "cosine_lr"
-    _check_int(where, "step", step, 0)
-    _check_int(where, "total_steps", total_steps, 1)
-    base_lr = _check_lr(where, "base_lr", base_lr)
-    min_lr = _check_lr(where, "min_lr", min_lr)
+    check_step_int(where, "step", step, 0)
+    check_step_int(where, "total_steps", total_steps, 1)
+    base_lr = check_rate(where, "base_lr", base_lr)
+    min_lr = check_rate(where, "min_lr", min_lr)
     t = min(step, total_steps)
     return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * t / total_steps)) / 2
 
@@ -68,10 +54,10 @@ def linear_warmup(step: int, lr: float, warmup_steps: int, start_factor: float =
     Pass another schedule's value as ``lr`` to chain them.
     """
     where = "linear_warmup"
-    _check_int(where, "step", step, 0)
-    _check_int(where, "warmup_steps", warmup_steps, 1)
-    lr = _check_lr(where, "lr", lr)
-    start_factor = _check_lr(where, "start_factor", start_factor)
+    check_step_int(where, "step", step, 0)
+    check_step_int(where, "warmup_steps", warmup_steps, 1)
+    lr = check_rate(where, "lr", lr)
+    start_factor = check_rate(where, "start_factor", start_factor)
     if not 0 < start_factor <= 1:
         raise ValueError(f"{where}: start_factor must lie in (0, 1]; got {start_factor!r}")
     progress = min(step, warmup_steps) / warmup_steps

@@ -9,14 +9,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from npgen._checks_optim import check_grad, check_sgd_hyper, check_state
 from npgen.backend import namespace_of
-from npgen.optim._base import (
-    Optimizer,
-    check_flag,
-    check_grad,
-    check_nonnegative,
-    check_state,
-)
+from npgen.optim._base import Optimizer
 
 
 class SGDState(NamedTuple):
@@ -38,21 +33,6 @@ class SGDState(NamedTuple):
 def sgd_init(param) -> SGDState:
     """The state before the first step (no momentum buffer yet)."""
     return SGDState(step=0, momentum_buffer=None)
-
-
-def check_sgd_hyper(where, lr, momentum, dampening, nesterov, weight_decay) -> None:
-    """Reject what ``torch.optim.SGD`` rejects, with ``where`` in the message."""
-    check_nonnegative(where, "lr", lr)
-    check_nonnegative(where, "momentum", momentum)
-    check_nonnegative(where, "weight_decay", weight_decay)
-    check_flag(where, "nesterov", nesterov)
-    if isinstance(dampening, bool) or not isinstance(dampening, (int, float)):
-        raise TypeError(f"{where}: dampening must be a real number; got {dampening!r}")
-    if nesterov and (momentum <= 0 or dampening != 0):
-        raise ValueError(
-            f"{where}: nesterov=True requires momentum > 0 and dampening == 0; "
-            f"got momentum={momentum!r}, dampening={dampening!r}"
-        )
 
 
 def sgd_update(param, grad, state: SGDState, *, lr, momentum=0.0, dampening=0.0,
