@@ -12,7 +12,7 @@ from hypothesis import given, settings
 import npgen
 from npgen.gradcheck import DEFAULT_TOLERANCES
 from npgen.gradcheck_suite import draw_cases
-from npgen.registry import OPS, TOLERANCES, golden_shared_names
+from npgen.registry import OPS, STEPS, TOLERANCES, golden_cases, golden_shared_names
 from npgen.verify import golden
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +54,16 @@ def test_golden_ops_are_registry_names():
     assert set(golden.OPS) - named == {"adam_step", "adamw_step", "sgd_step", "clip_grad_norm"}
     assert golden_shared_names() == {"batchnorm_train": "batchnorm[train]",
                                      "batchnorm_eval": "batchnorm[eval]"}
+
+
+def test_golden_cases_come_from_the_entries():
+    """export-reference iterates the registry: each entry's golden cases are files of its
+    golden op, every entry with a golden op has some, and nothing else is exported."""
+    for entry in (*OPS.values(), *STEPS.values()):
+        assert all(case.op == entry.golden for case in entry.golden_cases), entry.name
+        assert bool(entry.golden_cases) == (entry.golden is not None), entry.name
+    assert golden.GOLDEN_CASES == golden_cases()
+    assert len({case.file for case in golden.GOLDEN_CASES}) == len(golden.GOLDEN_CASES)
 
 
 # The generic gradient check: every entry, every backend row, Hypothesis-drawn configurations ---

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from npgen import functional as F
 from npgen import losses, nn
+from npgen.registry import _golden as G
 from npgen.registry._adapters import (
     batchnorm_pair,
     conv_settings,
@@ -50,14 +51,14 @@ from npgen.registry._cases import (
     unflatten_cases,
     with_upstream,
 )
-from npgen.registry._types import TOLERANCES, Case, FunctionOp, ModuleOp
+from npgen.registry._types import TOLERANCES, Case, FunctionOp, GoldenCase, ModuleOp, StepOp
 from npgen.testing import reference as ref
 from npgen.testing import reference_objectives as ro
 from npgen.testing import reference_ops as ro_ops
 from npgen.testing import strategies as nst
 
-__all__ = ["OPS", "OPTIMIZER_VERIFIERS", "TOLERANCES", "Case", "FunctionOp", "ModuleOp",
-           "golden_shared_names"]
+__all__ = ["OPS", "OPTIMIZER_VERIFIERS", "STEPS", "TOLERANCES", "Case", "FunctionOp",
+           "GoldenCase", "ModuleOp", "StepOp", "golden_cases", "golden_shared_names"]
 
 LAYERS, OBJECTIVES = "docs/layers/", "docs/objectives/"
 CONV, ELBO, GAN = LAYERS + "convolution.md", OBJECTIVES + "elbo.md", OBJECTIVES + "gan.md"
@@ -81,36 +82,37 @@ def _second_order_op(name, cases, forward, backward, double_backward, docs) -> F
                       verifier="verify_double_backward")
 
 
-def _activation(name, forward, backward, twin, kinks=(), **choices) -> FunctionOp:
+def _activation(name, forward, backward, twin, golden_cases, kinks=(), **choices):
     avoid = ({"avoid": kinks},) if kinks else ()
     return FunctionOp(name, lambda: array_cases(("x",), avoid, **choices),
                       *pair(forward, backward), twin=twin, kinks=kinks, docs=ACTIVATIONS,
-                      verifier="verify_activation", golden=name)
+                      verifier="verify_activation", golden=name, golden_cases=golden_cases)
 
 
 _RELU = _activation("relu", F.relu_forward, F.relu_backward,
-                    lambda c, x: ro_ops.relu_reference(x), RELU_KINKS)
+                    lambda c, x: ro_ops.relu_reference(x), G.RELU, RELU_KINKS)
 _LEAKY = _activation("leaky_relu", F.leaky_relu_forward, F.leaky_relu_backward,
                      lambda c, x: ro_ops.leaky_relu_reference(x, c["negative_slope"]),
-                     RELU_KINKS, negative_slope=_SLOPES)
+                     G.LEAKY_RELU, RELU_KINKS, negative_slope=_SLOPES)
 _SIGMOID = _activation("sigmoid", F.sigmoid_forward, F.sigmoid_backward,
-                       lambda c, x: ro_ops.sigmoid_reference(x))
+                       lambda c, x: ro_ops.sigmoid_reference(x), G.SIGMOID)
 _TANH = _activation("tanh", F.tanh_forward, F.tanh_backward,
-                    lambda c, x: ro_ops.tanh_reference(x))
+                    lambda c, x: ro_ops.tanh_reference(x), G.TANH)
 _ELBO_LOSS = loss(losses.negative_elbo, (None, 1, 2, 3))
 _GENERATOR_LOSS = loss(losses.gan_generator_loss, (1,))
 
 _ENTRIES = [
     FunctionOp("dense", dense_cases, *pair(F.dense_forward, F.dense_backward),
                twin=lambda c, *a: ro_ops.dense_reference(*a), docs=LAYERS + "dense.md",
-               verifier="verify_dense", golden="dense"),
+               verifier="verify_dense", golden="dense", golden_cases=G.DENSE),
     FunctionOp("conv2d", conv2d_cases, *pair(F.conv2d_forward, F.conv2d_backward),
                twin=_conv_twin(ref.conv2d_reference), docs=CONV, verifier="verify_conv2d",
-               golden="conv2d"),
+               golden="conv2d", golden_cases=G.CONV2D),
     FunctionOp("conv_transpose2d", conv_transpose2d_cases,
                *pair(F.conv_transpose2d_forward, F.conv_transpose2d_backward),
                twin=_conv_twin(ref.conv_transpose2d_reference), docs=CONV,
-               verifier="verify_conv_transpose2d", golden="conv_transpose2d"),
+               verifier="verify_conv_transpose2d", golden="conv_transpose2d",
+               golden_cases=G.CONV_TRANSPOSE2D),
     # the rows above draw thin layers (channels <= 3): the im2col reference; these two the
     # Winograd fast path (npgen.functional.conv.conv_path says which geometry takes which)
     FunctionOp("conv2d_winograd", lambda: fast_conv_cases(False),
@@ -124,64 +126,72 @@ _ENTRIES = [
     FunctionOp("batchnorm[train]", lambda: batchnorm_cases(True), *batchnorm_pair(True),
                twin=lambda c, x, w, b: ref.batchnorm_reference(x, w, b)[0],
                docs=LAYERS + "batchnorm.md", verifier="verify_batchnorm_train",
-               golden="batchnorm_train"),
+               golden="batchnorm_train", golden_cases=G.BATCHNORM_TRAIN),
     FunctionOp("batchnorm[eval]", lambda: batchnorm_cases(False), *batchnorm_pair(False),
                twin=lambda c, *a: ro_ops.batchnorm_eval_reference(*a),
                docs=LAYERS + "batchnorm.md", verifier="verify_batchnorm_eval",
-               golden="batchnorm_eval"),
+               golden="batchnorm_eval", golden_cases=G.BATCHNORM_EVAL),
     _RELU, _LEAKY, _SIGMOID, _TANH,
     FunctionOp("dropout", dropout_cases, *dropout_pair(),
                twin=lambda c, x, keep: ro_ops.dropout_reference(x, c["p"], keep), docs=TABLE,
-               verifier="verify_dropout", golden="dropout"),
+               verifier="verify_dropout", golden="dropout", golden_cases=G.DROPOUT),
     FunctionOp("flatten", flatten_cases, *pair(F.flatten_forward, F.flatten_backward),
                twin=lambda c, x: ro_ops.flatten_reference(x, c["start_dim"], c["end_dim"]),
-               docs=TABLE, verifier="verify_flatten", golden="flatten"),
+               docs=TABLE, verifier="verify_flatten", golden="flatten", golden_cases=G.FLATTEN),
     FunctionOp("unflatten", unflatten_cases, *pair(F.unflatten_forward, F.unflatten_backward),
                twin=lambda c, x: ro_ops.unflatten_reference(x, c["dim"], c["sizes"]),
-               docs=TABLE, verifier="verify_unflatten", golden="unflatten"),
+               docs=TABLE, verifier="verify_unflatten", golden="unflatten",
+               golden_cases=G.UNFLATTEN),
     FunctionOp("mse", lambda: array_cases(("pred", "target"), reduction=_REDUCTIONS),
                *loss(losses.mse, (1, None)), twin=lambda c, *a: ro.mse_reference(*a, **c),
-               docs=TABLE, verifier="verify_mse", golden="mse"),
+               docs=TABLE, verifier="verify_mse", golden="mse", golden_cases=G.MSE),
     FunctionOp("bce_with_logits",
                lambda: array_cases(("logits", "target"), (WIDE, UNIT), reduction=_REDUCTIONS),
                *loss(losses.bce_with_logits, (1, None)),
                twin=lambda c, *a: ro.bce_with_logits_reference(*a, **c), docs=ELBO,
-               verifier="verify_bce_with_logits", golden="bce_with_logits"),
+               verifier="verify_bce_with_logits", golden="bce_with_logits",
+               golden_cases=G.BCE_WITH_LOGITS),
     FunctionOp("gaussian_kl", lambda: array_cases(("mu", "logvar"), ({}, LOGVAR), MATRIX),
                *loss(losses.gaussian_kl, (1, 2)),
                twin=lambda c, *a: ro.gaussian_kl_reference(*a), docs=ELBO,
-               verifier="verify_gaussian_kl", golden="gaussian_kl"),
+               verifier="verify_gaussian_kl", golden="gaussian_kl", golden_cases=G.GAUSSIAN_KL),
     FunctionOp("reparameterize",
                lambda: array_cases(("mu", "logvar", "eps"), ({}, LOGVAR), MATRIX),
                lambda config, *a: losses.reparameterize(*a), reparameterize_vjp,
                twin=lambda c, *a: ro.reparameterize_reference(*a), docs=ELBO,
-               verifier="verify_reparameterize", golden="reparameterize"),
+               verifier="verify_reparameterize", golden="reparameterize",
+               golden_cases=G.REPARAMETERIZE),
     *(FunctionOp(f"negative_elbo[{likelihood}]", lambda lk=likelihood: elbo_cases(lk),
                  *_ELBO_LOSS, twin=lambda c, *a: ro.negative_elbo_reference(*a, **c),
-                 docs=ELBO, verifier="verify_negative_elbo", golden="negative_elbo")
+                 docs=ELBO, verifier="verify_negative_elbo", golden="negative_elbo",
+                 golden_cases=G.NEGATIVE_ELBO[likelihood])
       for likelihood in ("bernoulli", "gaussian")),
     FunctionOp("gan_discriminator_loss",
                lambda: array_cases(("real_logits", "fake_logits"), (WIDE, WIDE),
                                    same_shape=False, real_label=st.sampled_from([1.0, 0.9])),
                *loss(losses.gan_discriminator_loss, (1, 2)),
                twin=lambda c, *a: ro.gan_discriminator_loss_reference(*a, **c), docs=GAN,
-               verifier="verify_gan_discriminator_loss", golden="gan_discriminator_loss"),
+               verifier="verify_gan_discriminator_loss", golden="gan_discriminator_loss",
+               golden_cases=G.GAN_DISCRIMINATOR_LOSS),
     *(FunctionOp(f"gan_generator_loss[{variant}]",
                  lambda s=saturating: array_cases(("fake_logits",), (WIDE,),
                                                   saturating=st.just(s)),
                  *_GENERATOR_LOSS, twin=lambda c, *a: ro.gan_generator_loss_reference(*a, **c),
-                 docs=GAN, verifier="verify_gan_generator_loss", golden="gan_generator_loss")
+                 docs=GAN, verifier="verify_gan_generator_loss", golden="gan_generator_loss",
+                 golden_cases=G.GAN_GENERATOR_LOSS[saturating])
       for variant, saturating in (("non-saturating", False), ("saturating", True))),
     FunctionOp("wasserstein_critic_loss",
                lambda: array_cases(("real_scores", "fake_scores"), same_shape=False),
                *loss(losses.wasserstein_critic_loss, (1, 2)),
                twin=lambda c, *a: ro.wasserstein_critic_loss_reference(*a), docs=GAN,
-               verifier="verify_wasserstein_critic_loss", golden="wasserstein_critic_loss"),
+               verifier="verify_wasserstein_critic_loss", golden="wasserstein_critic_loss",
+               golden_cases=G.WASSERSTEIN_CRITIC_LOSS),
     FunctionOp("wasserstein_generator_loss", lambda: array_cases(("fake_scores",)),
                *loss(losses.wasserstein_generator_loss, (1,)),
                twin=lambda c, *a: ro.wasserstein_generator_loss_reference(*a), docs=GAN,
                verifier="verify_wasserstein_generator_loss",
-               golden="wasserstein_generator_loss"),
+               golden="wasserstein_generator_loss",
+               golden_cases=G.WASSERSTEIN_GENERATOR_LOSS),
     _second_order_op("dense", dense_cases, F.dense_forward, F.dense_backward,
                      F.dense_double_backward, LAYERS + "dense.md"),
     _second_order_op("conv2d", conv2d_cases, F.conv2d_forward, F.conv2d_backward,
@@ -227,6 +237,14 @@ _ENTRIES = [
 OPS: dict = {op.name: op for op in _ENTRIES}
 """name -> FunctionOp or ModuleOp, in table order (tests may replace an entry)."""
 
+STEPS: dict = {step.name: step for step in (
+    StepOp("adam_step", "verify_adam_step", "docs/optim.md", "adam_step", G.ADAM_STEP),
+    StepOp("adamw_step", "verify_adam_step", "docs/optim.md", "adamw_step", G.ADAMW_STEP),
+    StepOp("sgd_step", "verify_sgd_step", "docs/optim.md", "sgd_step", G.SGD_STEP),
+    StepOp("clip_grad_norm", "verify_clip_grad_norm", "docs/optim.md", "clip_grad_norm",
+           G.CLIP_GRAD_NORM))}
+"""The optimizer steps: checked by steps (npgen.verify, golden files), not by gradients."""
+
 OPTIMIZER_VERIFIERS = {  # the optimizers are checked by steps, not by gradients
     "SGD": "verify_optimizer_steps", "Adam": "verify_optimizer_steps",
     "AdamW": "verify_optimizer_steps", "sgd_update": "verify_sgd_step",
@@ -238,3 +256,10 @@ def golden_shared_names() -> dict:
     ``batchnorm[train]``); variants sharing one golden op (``negative_elbo``) keep it."""
     return {op.golden: op.name for op in OPS.values()
             if op.golden is not None and op.golden != op.name.split("[")[0]}
+
+
+def golden_cases() -> tuple:
+    """Every golden-file case (npgen export-reference), entry by entry: the ops in table
+    order, then the optimizer steps."""
+    return tuple(case for entry in (*OPS.values(), *STEPS.values())
+                 for case in entry.golden_cases)

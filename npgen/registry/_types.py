@@ -1,5 +1,6 @@
 """The entry types of the op registry: a configuration (:class:`Case`), a function with
-its VJP (:class:`FunctionOp`) and a module (:class:`ModuleOp`)."""
+its VJP (:class:`FunctionOp`), a module (:class:`ModuleOp`), an optimizer step
+(:class:`StepOp`) and a golden-file case (:class:`GoldenCase`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,20 @@ class Case(NamedTuple):
         return arrays + (f"; {settings_}" if settings_ else "")
 
 
+class GoldenCase(NamedTuple):
+    """One golden file: an op, a case name, why it is there, and the configuration (in the
+    form of the op's :mod:`npgen.verify` spec)."""
+
+    op: str
+    case: str
+    description: str
+    config: dict
+
+    @property
+    def file(self) -> str:
+        return f"{self.op}__{self.case}.npz"
+
+
 class FunctionOp(NamedTuple):
     """A function and its VJP: ``forward(config, *inputs) -> y``,
     ``vjp(config, dy, *inputs) -> one gradient (or None) per input``.
@@ -35,7 +50,8 @@ class FunctionOp(NamedTuple):
     definition (npgen.testing.reference*); ``kinks`` the input values where the op is
     not differentiable (the case strategy stays off them); ``tolerances`` dtype ->
     (rtol, atol); ``docs`` the page that explains the op; ``verifier`` its
-    :mod:`npgen.verify` function; ``golden`` its golden-file op (None: none).
+    :mod:`npgen.verify` function; ``golden`` its golden-file op (None: none) and
+    ``golden_cases`` the :class:`GoldenCase` files ``npgen export-reference`` writes for it.
     """
 
     name: str
@@ -48,6 +64,7 @@ class FunctionOp(NamedTuple):
     docs: str = ""
     verifier: str = ""
     golden: str | None = None
+    golden_cases: tuple = ()
 
     def check(self, case: Case) -> GradcheckReport:
         rtol, atol = self.tolerances["float64"]
@@ -70,8 +87,20 @@ class ModuleOp(NamedTuple):
     docs: str = ""
     verifier: str = ""
     golden: str | None = None
+    golden_cases: tuple = ()
 
     def check(self, case: Case) -> GradcheckReport:
         rtol, atol = self.tolerances["float64"]
         return check_module(self.build(case.config), case.inputs[0], rtol=rtol, atol=atol,
                             raise_exception=False)
+
+
+class StepOp(NamedTuple):
+    """An optimizer step, checked by steps (not gradients) by its ``verifier``; ``golden``
+    and ``golden_cases`` as in :class:`FunctionOp`."""
+
+    name: str
+    verifier: str
+    docs: str
+    golden: str
+    golden_cases: tuple = ()
