@@ -1,13 +1,15 @@
 """The op registry: every op of npgen listed once (``npgen gradcheck``, the twin tests,
-the verify and golden-file names all iterate it).
+the verify names, the golden files and the layer benchmarks all iterate it).
 
 Each entry of :data:`OPS` is a functional forward/backward pair or loss
 (:class:`FunctionOp`, checked with :func:`npgen.gradcheck.check_vjp`) or a module
 (:class:`ModuleOp`, checked with :func:`npgen.gradcheck.check_module`), and holds:
 its Hypothesis strategy of valid configurations, its forward and VJP, its slow twin
 (:mod:`npgen.testing.reference` and beside it), its kinks, its per-dtype tolerances, its
-docs page, its :mod:`npgen.verify` verifier and its golden-file op. Adding an op is one
-math file, one entry here and one docs page.
+docs page, its :mod:`npgen.verify` verifier, its golden-file op and cases (``npgen
+export-reference``) and, for the modules, its benchmark shapes (``npgen bench``). The
+optimizer steps, checked by steps rather than gradients, are :data:`STEPS`. Adding an op
+is one math file, one entry here and one docs page.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 
 from npgen import functional as F
 from npgen import losses, nn
+from npgen.registry import _bench as B
 from npgen.registry import _golden as G
 from npgen.registry._adapters import (
     batchnorm_pair,
@@ -51,14 +54,23 @@ from npgen.registry._cases import (
     unflatten_cases,
     with_upstream,
 )
-from npgen.registry._types import TOLERANCES, Case, FunctionOp, GoldenCase, ModuleOp, StepOp
+from npgen.registry._types import (
+    TOLERANCES,
+    BenchCase,
+    Case,
+    FunctionOp,
+    GoldenCase,
+    ModuleOp,
+    StepOp,
+)
 from npgen.testing import reference as ref
 from npgen.testing import reference_objectives as ro
 from npgen.testing import reference_ops as ro_ops
 from npgen.testing import strategies as nst
 
-__all__ = ["OPS", "OPTIMIZER_VERIFIERS", "STEPS", "TOLERANCES", "Case", "FunctionOp",
-           "GoldenCase", "ModuleOp", "StepOp", "golden_cases", "golden_shared_names"]
+__all__ = ["OPS", "OPTIMIZER_VERIFIERS", "STEPS", "TOLERANCES", "BenchCase", "Case",
+           "FunctionOp", "GoldenCase", "ModuleOp", "StepOp", "bench_cases", "golden_cases",
+           "golden_shared_names"]
 
 LAYERS, OBJECTIVES = "docs/layers/", "docs/objectives/"
 CONV, ELBO, GAN = LAYERS + "convolution.md", OBJECTIVES + "elbo.md", OBJECTIVES + "gan.md"
@@ -219,19 +231,21 @@ _ENTRIES = [
                *loss(losses.r1_penalty, (1,)),
                twin=lambda c, *a: ro.r1_penalty_reference(*a, **c), docs=PENALTY,
                verifier="verify_r1_penalty"),
-    ModuleOp("nn.Dense", dense_module_cases, build_dense, docs=LAYERS + "dense.md",
-             verifier="verify_dense"),
     ModuleOp("nn.Conv2d",
              lambda: conv_module_cases(nst.conv2d_geometries(max_batch=2, max_size=5)),
-             build_conv(nn.Conv2d), docs=CONV, verifier="verify_conv2d"),
+             build_conv(nn.Conv2d), docs=CONV, verifier="verify_conv2d", bench=B.CONV2D),
     ModuleOp("nn.ConvTranspose2d",
              lambda: conv_module_cases(nst.conv_transpose2d_geometries(max_batch=2,
                                                                        max_size=4)),
-             build_conv(nn.ConvTranspose2d), docs=CONV, verifier="verify_conv_transpose2d"),
+             build_conv(nn.ConvTranspose2d), docs=CONV, verifier="verify_conv_transpose2d",
+             bench=B.CONV_TRANSPOSE2D),
     *(ModuleOp(f"nn.{layer.__name__}", lambda r=ranks: batchnorm_module_cases(r),
                build_batchnorm(layer), docs=LAYERS + "batchnorm.md",
-               verifier="verify_batchnorm_train")
-      for layer, ranks in ((nn.BatchNorm1d, (2, 3)), (nn.BatchNorm2d, (4,)))),
+               verifier="verify_batchnorm_train", bench=bench)
+      for layer, ranks, bench in ((nn.BatchNorm1d, (2, 3), ()),
+                                  (nn.BatchNorm2d, (4,), B.BATCHNORM2D))),
+    ModuleOp("nn.Dense", dense_module_cases, build_dense, docs=LAYERS + "dense.md",
+             verifier="verify_dense", bench=B.DENSE),
 ]
 
 OPS: dict = {op.name: op for op in _ENTRIES}
@@ -263,3 +277,9 @@ def golden_cases() -> tuple:
     order, then the optimizer steps."""
     return tuple(case for entry in (*OPS.values(), *STEPS.values())
                  for case in entry.golden_cases)
+
+
+def bench_cases() -> tuple:
+    """Every module entry's benchmark shapes (``npgen bench``), in table order: (entry, case)."""
+    return tuple((op, case) for op in OPS.values() if isinstance(op, ModuleOp)
+                 for case in op.bench)

@@ -1,6 +1,7 @@
 """The entry types of the op registry: a configuration (:class:`Case`), a function with
 its VJP (:class:`FunctionOp`), a module (:class:`ModuleOp`), an optimizer step
-(:class:`StepOp`) and a golden-file case (:class:`GoldenCase`)."""
+(:class:`StepOp`), a golden-file case (:class:`GoldenCase`) and a benchmark
+(:class:`BenchCase`)."""
 
 from __future__ import annotations
 
@@ -88,6 +89,7 @@ class ModuleOp(NamedTuple):
     verifier: str = ""
     golden: str | None = None
     golden_cases: tuple = ()
+    bench: tuple = ()  # BenchCase: the layer's ``npgen bench`` shapes
 
     def check(self, case: Case) -> GradcheckReport:
         rtol, atol = self.tolerances["float64"]
@@ -104,3 +106,22 @@ class StepOp(NamedTuple):
     docs: str
     golden: str
     golden_cases: tuple = ()
+
+
+class BenchCase(NamedTuple):
+    """One ``npgen bench`` timing of a module entry: the layer built with ``args`` (npgen's
+    class and torch's ``torch_layer`` alike) on float32 inputs, one forward + backward."""
+
+    name: str  # "conv2d-3-64-64x64": the group, then the sizes
+    description: str
+    args: tuple  # constructor arguments, e.g. (3, 64, 4, 2, 1)
+    input_shape: tuple  # one example, without the batch axis
+    output_shape: tuple
+    batch: int  # default batch size
+    torch_layer: str  # the torch.nn class
+    seeded: bool = True  # npgen's layer takes seed=0 (random weights)
+    target_ratio: float = 1.25  # npgen time / torch time must stay under this
+
+    @property
+    def group(self) -> str:
+        return self.name.split("-")[0]
