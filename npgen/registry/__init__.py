@@ -20,6 +20,7 @@ from npgen import functional as F
 from npgen import losses, nn
 from npgen.registry import _bench as B
 from npgen.registry import _golden as G
+from npgen.registry import _spaces as S
 from npgen.registry._adapters import (
     batchnorm_pair,
     conv_settings,
@@ -94,37 +95,38 @@ def _second_order_op(name, cases, forward, backward, double_backward, docs) -> F
                       verifier="verify_double_backward")
 
 
-def _activation(name, forward, backward, twin, golden_cases, kinks=(), **choices):
+def _activation(name, forward, backward, twin, golden_cases, space, kinks=(), **choices):
     avoid = ({"avoid": kinks},) if kinks else ()
     return FunctionOp(name, lambda: array_cases(("x",), avoid, **choices),
                       *pair(forward, backward), twin=twin, kinks=kinks, docs=ACTIVATIONS,
-                      verifier="verify_activation", golden=name, golden_cases=golden_cases)
+                      verifier="verify_activation", golden=name, golden_cases=golden_cases,
+                      space=space)
 
 
 _RELU = _activation("relu", F.relu_forward, F.relu_backward,
-                    lambda c, x: ro_ops.relu_reference(x), G.RELU, RELU_KINKS)
+                    lambda c, x: ro_ops.relu_reference(x), G.RELU, S.RELU, RELU_KINKS)
 _LEAKY = _activation("leaky_relu", F.leaky_relu_forward, F.leaky_relu_backward,
                      lambda c, x: ro_ops.leaky_relu_reference(x, c["negative_slope"]),
-                     G.LEAKY_RELU, RELU_KINKS, negative_slope=_SLOPES)
+                     G.LEAKY_RELU, S.LEAKY_RELU, RELU_KINKS, negative_slope=_SLOPES)
 _SIGMOID = _activation("sigmoid", F.sigmoid_forward, F.sigmoid_backward,
-                       lambda c, x: ro_ops.sigmoid_reference(x), G.SIGMOID)
+                       lambda c, x: ro_ops.sigmoid_reference(x), G.SIGMOID, S.SMOOTH_ACTIVATION)
 _TANH = _activation("tanh", F.tanh_forward, F.tanh_backward,
-                    lambda c, x: ro_ops.tanh_reference(x), G.TANH)
+                    lambda c, x: ro_ops.tanh_reference(x), G.TANH, S.SMOOTH_ACTIVATION)
 _ELBO_LOSS = loss(losses.negative_elbo, (None, 1, 2, 3))
 _GENERATOR_LOSS = loss(losses.gan_generator_loss, (1,))
 
 _ENTRIES = [
     FunctionOp("dense", dense_cases, *pair(F.dense_forward, F.dense_backward),
                twin=lambda c, *a: ro_ops.dense_reference(*a), docs=LAYERS + "dense.md",
-               verifier="verify_dense", golden="dense", golden_cases=G.DENSE),
+               verifier="verify_dense", golden="dense", golden_cases=G.DENSE, space=S.DENSE),
     FunctionOp("conv2d", conv2d_cases, *pair(F.conv2d_forward, F.conv2d_backward),
                twin=_conv_twin(ref.conv2d_reference), docs=CONV, verifier="verify_conv2d",
-               golden="conv2d", golden_cases=G.CONV2D),
+               golden="conv2d", golden_cases=G.CONV2D, space=S.CONV2D),
     FunctionOp("conv_transpose2d", conv_transpose2d_cases,
                *pair(F.conv_transpose2d_forward, F.conv_transpose2d_backward),
                twin=_conv_twin(ref.conv_transpose2d_reference), docs=CONV,
                verifier="verify_conv_transpose2d", golden="conv_transpose2d",
-               golden_cases=G.CONV_TRANSPOSE2D),
+               golden_cases=G.CONV_TRANSPOSE2D, space=S.CONV_TRANSPOSE2D),
     # the rows above draw thin layers (channels <= 3): the im2col reference; these two the
     # Winograd fast path (npgen.functional.conv.conv_path says which geometry takes which)
     FunctionOp("conv2d_winograd", lambda: fast_conv_cases(False),
@@ -138,45 +140,48 @@ _ENTRIES = [
     FunctionOp("batchnorm[train]", lambda: batchnorm_cases(True), *batchnorm_pair(True),
                twin=lambda c, x, w, b: ref.batchnorm_reference(x, w, b)[0],
                docs=LAYERS + "batchnorm.md", verifier="verify_batchnorm_train",
-               golden="batchnorm_train", golden_cases=G.BATCHNORM_TRAIN),
+               golden="batchnorm_train", golden_cases=G.BATCHNORM_TRAIN, space=S.BATCHNORM_TRAIN),
     FunctionOp("batchnorm[eval]", lambda: batchnorm_cases(False), *batchnorm_pair(False),
                twin=lambda c, *a: ro_ops.batchnorm_eval_reference(*a),
                docs=LAYERS + "batchnorm.md", verifier="verify_batchnorm_eval",
-               golden="batchnorm_eval", golden_cases=G.BATCHNORM_EVAL),
+               golden="batchnorm_eval", golden_cases=G.BATCHNORM_EVAL, space=S.BATCHNORM_EVAL),
     _RELU, _LEAKY, _SIGMOID, _TANH,
     FunctionOp("dropout", dropout_cases, *dropout_pair(),
                twin=lambda c, x, keep: ro_ops.dropout_reference(x, c["p"], keep), docs=TABLE,
-               verifier="verify_dropout", golden="dropout", golden_cases=G.DROPOUT),
+               verifier="verify_dropout", golden="dropout", golden_cases=G.DROPOUT,
+               space=S.DROPOUT),
     FunctionOp("flatten", flatten_cases, *pair(F.flatten_forward, F.flatten_backward),
                twin=lambda c, x: ro_ops.flatten_reference(x, c["start_dim"], c["end_dim"]),
-               docs=TABLE, verifier="verify_flatten", golden="flatten", golden_cases=G.FLATTEN),
+               docs=TABLE, verifier="verify_flatten", golden="flatten", golden_cases=G.FLATTEN,
+               space=S.FLATTEN),
     FunctionOp("unflatten", unflatten_cases, *pair(F.unflatten_forward, F.unflatten_backward),
                twin=lambda c, x: ro_ops.unflatten_reference(x, c["dim"], c["sizes"]),
                docs=TABLE, verifier="verify_unflatten", golden="unflatten",
-               golden_cases=G.UNFLATTEN),
+               golden_cases=G.UNFLATTEN, space=S.UNFLATTEN),
     FunctionOp("mse", lambda: array_cases(("pred", "target"), reduction=_REDUCTIONS),
                *loss(losses.mse, (1, None)), twin=lambda c, *a: ro.mse_reference(*a, **c),
-               docs=TABLE, verifier="verify_mse", golden="mse", golden_cases=G.MSE),
+               docs=TABLE, verifier="verify_mse", golden="mse", golden_cases=G.MSE, space=S.MSE),
     FunctionOp("bce_with_logits",
                lambda: array_cases(("logits", "target"), (WIDE, UNIT), reduction=_REDUCTIONS),
                *loss(losses.bce_with_logits, (1, None)),
                twin=lambda c, *a: ro.bce_with_logits_reference(*a, **c), docs=ELBO,
                verifier="verify_bce_with_logits", golden="bce_with_logits",
-               golden_cases=G.BCE_WITH_LOGITS),
+               golden_cases=G.BCE_WITH_LOGITS, space=S.BCE_WITH_LOGITS),
     FunctionOp("gaussian_kl", lambda: array_cases(("mu", "logvar"), ({}, LOGVAR), MATRIX),
                *loss(losses.gaussian_kl, (1, 2)),
                twin=lambda c, *a: ro.gaussian_kl_reference(*a), docs=ELBO,
-               verifier="verify_gaussian_kl", golden="gaussian_kl", golden_cases=G.GAUSSIAN_KL),
+               verifier="verify_gaussian_kl", golden="gaussian_kl", golden_cases=G.GAUSSIAN_KL,
+               space=S.GAUSSIAN_KL),
     FunctionOp("reparameterize",
                lambda: array_cases(("mu", "logvar", "eps"), ({}, LOGVAR), MATRIX),
                lambda config, *a: losses.reparameterize(*a), reparameterize_vjp,
                twin=lambda c, *a: ro.reparameterize_reference(*a), docs=ELBO,
                verifier="verify_reparameterize", golden="reparameterize",
-               golden_cases=G.REPARAMETERIZE),
+               golden_cases=G.REPARAMETERIZE, space=S.REPARAMETERIZE),
     *(FunctionOp(f"negative_elbo[{likelihood}]", lambda lk=likelihood: elbo_cases(lk),
                  *_ELBO_LOSS, twin=lambda c, *a: ro.negative_elbo_reference(*a, **c),
                  docs=ELBO, verifier="verify_negative_elbo", golden="negative_elbo",
-                 golden_cases=G.NEGATIVE_ELBO[likelihood])
+                 golden_cases=G.NEGATIVE_ELBO[likelihood], space=S.NEGATIVE_ELBO)
       for likelihood in ("bernoulli", "gaussian")),
     FunctionOp("gan_discriminator_loss",
                lambda: array_cases(("real_logits", "fake_logits"), (WIDE, WIDE),
@@ -184,26 +189,27 @@ _ENTRIES = [
                *loss(losses.gan_discriminator_loss, (1, 2)),
                twin=lambda c, *a: ro.gan_discriminator_loss_reference(*a, **c), docs=GAN,
                verifier="verify_gan_discriminator_loss", golden="gan_discriminator_loss",
-               golden_cases=G.GAN_DISCRIMINATOR_LOSS),
+               golden_cases=G.GAN_DISCRIMINATOR_LOSS, space=S.GAN_DISCRIMINATOR_LOSS),
     *(FunctionOp(f"gan_generator_loss[{variant}]",
                  lambda s=saturating: array_cases(("fake_logits",), (WIDE,),
                                                   saturating=st.just(s)),
                  *_GENERATOR_LOSS, twin=lambda c, *a: ro.gan_generator_loss_reference(*a, **c),
                  docs=GAN, verifier="verify_gan_generator_loss", golden="gan_generator_loss",
-                 golden_cases=G.GAN_GENERATOR_LOSS[saturating])
+                 golden_cases=G.GAN_GENERATOR_LOSS[saturating],
+                 space=S.GAN_GENERATOR_LOSS)
       for variant, saturating in (("non-saturating", False), ("saturating", True))),
     FunctionOp("wasserstein_critic_loss",
                lambda: array_cases(("real_scores", "fake_scores"), same_shape=False),
                *loss(losses.wasserstein_critic_loss, (1, 2)),
                twin=lambda c, *a: ro.wasserstein_critic_loss_reference(*a), docs=GAN,
                verifier="verify_wasserstein_critic_loss", golden="wasserstein_critic_loss",
-               golden_cases=G.WASSERSTEIN_CRITIC_LOSS),
+               golden_cases=G.WASSERSTEIN_CRITIC_LOSS, space=S.WASSERSTEIN_CRITIC_LOSS),
     FunctionOp("wasserstein_generator_loss", lambda: array_cases(("fake_scores",)),
                *loss(losses.wasserstein_generator_loss, (1,)),
                twin=lambda c, *a: ro.wasserstein_generator_loss_reference(*a), docs=GAN,
                verifier="verify_wasserstein_generator_loss",
                golden="wasserstein_generator_loss",
-               golden_cases=G.WASSERSTEIN_GENERATOR_LOSS),
+               golden_cases=G.WASSERSTEIN_GENERATOR_LOSS, space=S.WASSERSTEIN_GENERATOR_LOSS),
     _second_order_op("dense", dense_cases, F.dense_forward, F.dense_backward,
                      F.dense_double_backward, LAYERS + "dense.md"),
     _second_order_op("conv2d", conv2d_cases, F.conv2d_forward, F.conv2d_backward,
@@ -225,12 +231,13 @@ _ENTRIES = [
                                    weight=st.sampled_from([10.0, 1.0])),
                *loss(losses.gradient_penalty, (1,)),
                twin=lambda c, *a: ro.gradient_penalty_reference(*a, **c), kinks=RELU_KINKS,
-               docs=PENALTY, verifier="verify_gradient_penalty"),
+               docs=PENALTY, verifier="verify_gradient_penalty",
+               space=S.GRADIENT_PENALTY),
     FunctionOp("r1_penalty",
                lambda: array_cases(("grads",), gamma=st.sampled_from([10.0, 0.5])),
                *loss(losses.r1_penalty, (1,)),
                twin=lambda c, *a: ro.r1_penalty_reference(*a, **c), docs=PENALTY,
-               verifier="verify_r1_penalty"),
+               verifier="verify_r1_penalty", space=S.R1_PENALTY),
     ModuleOp("nn.Conv2d",
              lambda: conv_module_cases(nst.conv2d_geometries(max_batch=2, max_size=5)),
              build_conv(nn.Conv2d), docs=CONV, verifier="verify_conv2d", bench=B.CONV2D),

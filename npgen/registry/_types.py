@@ -29,6 +29,26 @@ class Case(NamedTuple):
         return arrays + (f"; {settings_}" if settings_ else "")
 
 
+class Space(NamedTuple):
+    """An entry's verification space (:mod:`npgen.verify`, golden files): configurations
+    as plain dicts, the inputs made from one and a NumPy Generator, and the names of the
+    op's arguments, outputs and gradients in the verifiers' calling convention."""
+
+    configs: Callable  # () -> SearchStrategy of dict
+    make_inputs: Callable  # (config, rng) -> dict of NumPy float64 arrays (or None)
+    inputs: tuple  # array arguments, in call order
+    config_args: tuple = ()  # configuration keys passed after the arrays
+    outputs: tuple = ("y",)
+    gradients: tuple = ("dx",)  # "d" + input ("d_" + input for names with "_")
+    upstream: str = "dy"  # "dloss": a loss, whose backward scales its gradients
+    round_inputs: bool = True  # inputs may be rounded to few decimals (False near kinks)
+    options: tuple = ()  # (keyword, default): the verifier's own settings of the op
+
+    @property
+    def kind(self) -> str:
+        return "loss" if self.upstream == "dloss" else "layer"
+
+
 class GoldenCase(NamedTuple):
     """One golden file: an op, a case name, why it is there, and the configuration (in the
     form of the op's :mod:`npgen.verify` spec)."""
@@ -51,8 +71,10 @@ class FunctionOp(NamedTuple):
     definition (npgen.testing.reference*); ``kinks`` the input values where the op is
     not differentiable (the case strategy stays off them); ``tolerances`` dtype ->
     (rtol, atol); ``docs`` the page that explains the op; ``verifier`` its
-    :mod:`npgen.verify` function; ``golden`` its golden-file op (None: none) and
-    ``golden_cases`` the :class:`GoldenCase` files ``npgen export-reference`` writes for it.
+    :mod:`npgen.verify` function, whose configurations and inputs are ``space`` (a
+    :class:`Space`) and whose reference is this entry's forward and VJP; ``golden`` its
+    golden-file op (None: none) and ``golden_cases`` the :class:`GoldenCase` files
+    ``npgen export-reference`` writes for it (in ``space``'s configuration form).
     """
 
     name: str
@@ -66,6 +88,7 @@ class FunctionOp(NamedTuple):
     verifier: str = ""
     golden: str | None = None
     golden_cases: tuple = ()
+    space: Space | None = None  # the verifier's configurations and inputs
 
     def check(self, case: Case) -> GradcheckReport:
         rtol, atol = self.tolerances["float64"]

@@ -26,7 +26,8 @@ import numpy as np
 import npgen
 from npgen.checkpoint import atomic_write
 from npgen.registry import GoldenCase, golden_cases
-from npgen.verify import _layers, _objectives, _optim
+from npgen.verify import _layers, _optim
+from npgen.verify._from_registry import registry_entry, registry_spec
 from npgen.verify._runner import OpSpec, call_convention
 from npgen.verify.report import TOLERANCES
 
@@ -50,30 +51,18 @@ def spec_of(case: GoldenCase) -> OpSpec:
 
 
 def spec_for(op: str, config: dict) -> OpSpec:
-    """The OpSpec of golden op ``op``; options (saturating, reduction, ...) come from ``config``."""
-    fixed = {"dense": _layers.DENSE, "conv2d": _layers.CONV2D,
-             "conv_transpose2d": _layers.CONV_TRANSPOSE2D, "batchnorm_train": _layers.BATCHNORM,
-             "batchnorm_eval": _layers.BATCHNORM_EVAL, "dropout": _layers.DROPOUT,
-             "flatten": _layers.FLATTEN, "unflatten": _layers.UNFLATTEN,
-             "gaussian_kl": _objectives.GAUSSIAN_KL, "negative_elbo": _objectives.NEGATIVE_ELBO,
-             "reparameterize": _objectives.REPARAMETERIZE,
-             "wasserstein_critic_loss": _objectives.WASSERSTEIN_CRITIC,
-             "wasserstein_generator_loss": _objectives.WASSERSTEIN_GENERATOR,
-             "sgd_step": _optim.SGD, "clip_grad_norm": _optim.CLIP_GRAD_NORM}
-    built = {
-        "gan_generator_loss": lambda: _objectives.gan_generator_spec(config["saturating"]),
-        "gan_discriminator_loss": lambda: _objectives.gan_discriminator_spec(
-            config.get("real_label", 1.0)),
-        "bce_with_logits": lambda: _objectives.bce_spec(config.get("reduction", "mean")),
-        "mse": lambda: _objectives.mse_spec(config.get("reduction", "mean")),
-        "adam_step": lambda: _optim.adam_spec(False, config.get("amsgrad", False)),
-        "adamw_step": lambda: _optim.adam_spec(True, config.get("amsgrad", False)),
-    }
-    if op in fixed:
-        return fixed[op]
-    if op in built:
-        return built[op]()
-    return _layers.activation_spec(op, config.get("negative_slope", 0.01))
+    """The OpSpec of golden op ``op``: the registry entry's (its options, e.g. saturating or
+    reduction, from ``config``), or an optimizer step's."""
+    steps = {"sgd_step": lambda: _optim.SGD, "clip_grad_norm": lambda: _optim.CLIP_GRAD_NORM,
+             "adam_step": lambda: _optim.adam_spec(False, config.get("amsgrad", False)),
+             "adamw_step": lambda: _optim.adam_spec(True, config.get("amsgrad", False))}
+    if op in steps:
+        return steps[op]()
+    try:
+        space = registry_entry(op).space
+    except KeyError:  # not an op: the activations' error names the choices
+        return _layers.activation_spec(op)
+    return registry_spec(op, options={k: config.get(k, default) for k, default in space.options})
 
 
 def _role(spec: OpSpec, name: str) -> dict:
