@@ -86,13 +86,19 @@ def _conv_twin(reference):
     return lambda c, *a: reference(*a, **conv_settings(c))
 
 
-def _second_order_op(name, cases, forward, backward, double_backward, docs) -> FunctionOp:
+_SECOND_ORDER = S.second_order_spaces(F.dense_forward, F.conv2d_forward,
+                                      F.conv_transpose2d_forward)
+
+
+def _second_order_op(name, cases, forward, backward, double_backward, docs,
+                     space=None) -> FunctionOp:
     """The row ``name_double_backward``: the op's backward, checked against its VJP, the
     double backward (a row of its own, so ``--ops name`` still selects the first order only).
-    Its "forward" is the first-order backward, whose twin is the first-order check itself."""
+    Its "forward" is the first-order backward, whose twin is the first-order check itself;
+    verify_double_backward checks the rows with a ``space``."""
     return FunctionOp(f"{name}_double_backward", lambda: with_upstream(cases(), forward),
                       *second_order(forward, backward, double_backward), docs=docs,
-                      verifier="verify_double_backward")
+                      verifier="verify_double_backward", space=space)
 
 
 def _activation(name, forward, backward, twin, golden_cases, space, kinks=(), **choices):
@@ -211,12 +217,14 @@ _ENTRIES = [
                golden="wasserstein_generator_loss",
                golden_cases=G.WASSERSTEIN_GENERATOR_LOSS, space=S.WASSERSTEIN_GENERATOR_LOSS),
     _second_order_op("dense", dense_cases, F.dense_forward, F.dense_backward,
-                     F.dense_double_backward, LAYERS + "dense.md"),
+                     F.dense_double_backward, LAYERS + "dense.md", _SECOND_ORDER["dense"]),
     _second_order_op("conv2d", conv2d_cases, F.conv2d_forward, F.conv2d_backward,
-                     F.conv2d_double_backward, CONV),
+                     F.conv2d_double_backward, CONV, _SECOND_ORDER["conv2d"]),
     _second_order_op("conv_transpose2d", conv_transpose2d_cases, F.conv_transpose2d_forward,
-                     F.conv_transpose2d_backward, F.conv_transpose2d_double_backward, CONV),
-    *(_second_order_op(op.name, op.cases, forward, backward, double_backward, PENALTY)
+                     F.conv_transpose2d_backward, F.conv_transpose2d_double_backward, CONV,
+                     _SECOND_ORDER["conv_transpose2d"]),
+    *(_second_order_op(op.name, op.cases, forward, backward, double_backward, PENALTY,
+                       _SECOND_ORDER["activation"]._replace(options=op.space.options))
       ._replace(kinks=op.kinks) for op, forward, backward, double_backward in (
           (_RELU, F.relu_forward, F.relu_backward, F.relu_double_backward),
           (_LEAKY, F.leaky_relu_forward, F.leaky_relu_backward, F.leaky_relu_double_backward),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from hypothesis import strategies as st
 
 from npgen.registry._types import Space
@@ -284,3 +285,71 @@ WASSERSTEIN_GENERATOR_LOSS = _loss(_gan_configs, _fake("fake_scores"), ("fake_sc
 GRADIENT_PENALTY = _loss(_penalty_configs, _penalty_inputs, ("grads",), ("dgrads",),
                          options=(("target", 1.0), ("weight", 10.0)))
 R1_PENALTY = GRADIENT_PENALTY._replace(options=(("gamma", None),))  # None: no default
+
+
+# Second order (verify_double_backward): the outputs are the entry's VJP at ddx --------------
+
+SECOND_ORDER_RESULTS = ("d_dy", "d_x", "dweight", "dbias")
+
+
+def _layer_second_order_inputs(forward, config_args, weight_shape):
+    """ddx (x's shape), dy (the forward's output shape), x, weight, bias."""
+
+    def make_inputs(config, rng):
+        x = _uniform(rng, config["input_shape"])
+        weight = _uniform(rng, weight_shape(config))
+        bias = _uniform(rng, (config["out_features"],)) if config["bias"] else None
+        y, _ = forward(x, weight, bias, *(config[k] for k in config_args))
+        return {"ddx": _uniform(rng, x.shape), "dy": _uniform(rng, y.shape), "x": x,
+                "weight": weight, "bias": bias}
+
+    return make_inputs
+
+
+def _layer_second_order(configs, forward, config_args, weight_shape) -> Space:
+    return Space(configs, _layer_second_order_inputs(forward, config_args, weight_shape),
+                 ("ddx", "dy", "x", "weight", "bias"), config_args, SECOND_ORDER_RESULTS, (),
+                 None)
+
+
+def _dense_second_order_configs():
+    return st.builds(lambda n, c_in, c_out, bias: {"input_shape": (n, c_in), "out_features": c_out,
+                                                   "in_features": c_in, "bias": bias},
+                     st.integers(1, 4), st.integers(1, 5), st.integers(1, 5), st.booleans())
+
+
+def _conv_second_order_configs(geometries):
+    return lambda: st.builds(
+        lambda g, bias: {**g._asdict(), "input_shape": g.input_shape,
+                         "out_features": g.out_channels, "bias": bias},
+        geometries(max_batch=2, max_channels=3, max_size=6), st.booleans())
+
+
+def _activation_second_order_configs():
+    return st.fixed_dictionaries({"shape": nst.shapes(1, 3, 1, 4),
+                                  "scale": st.sampled_from([1.0, 5.0])})
+
+
+def _activation_second_order_inputs(config, rng):
+    x = rng.uniform(-config["scale"], config["scale"], size=config["shape"])
+    x = np.where(np.abs(x) < 1e-3, 1e-3, x)  # off the kink of relu / leaky_relu
+    return {"ddx": _uniform(rng, x.shape), "dy": _uniform(rng, x.shape), "x": x}
+
+
+def second_order_spaces(dense_forward, conv2d_forward, conv_transpose2d_forward) -> dict:
+    """op -> the Space of its ``_double_backward`` row (make_inputs runs the forward for
+    dy's shape)."""
+    geometry = ("stride", "padding", "dilation")
+    return {
+        "dense": _layer_second_order(_dense_second_order_configs, dense_forward, (),
+                                     lambda c: (c["out_features"], c["in_features"])),
+        "conv2d": _layer_second_order(
+            _conv_second_order_configs(nst.conv2d_geometries), conv2d_forward, geometry,
+            lambda c: (c["out_channels"], c["in_channels"], *c["kernel_size"])),
+        "conv_transpose2d": _layer_second_order(
+            _conv_second_order_configs(nst.conv_transpose2d_geometries),
+            conv_transpose2d_forward, ("stride", "padding", "output_padding", "dilation"),
+            lambda c: (c["in_channels"], c["out_channels"], *c["kernel_size"])),
+        "activation": Space(_activation_second_order_configs, _activation_second_order_inputs,
+                            ("ddx", "dy", "x"), (), SECOND_ORDER_RESULTS[:2], (), None),
+    }

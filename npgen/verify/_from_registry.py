@@ -4,7 +4,8 @@ An entry's ``space`` says how its configurations are drawn, how the inputs are m
 what the op's arguments, outputs and gradients are called; the reference values are the
 entry's own forward and VJP (the functions ``npgen gradcheck`` checks), computed on the
 NumPy float64 inputs. A loss's reference gradients are its own (upstream 1); the runner
-scales them by the drawn ``dloss``.
+scales them by the drawn ``dloss``. A second-order row (upstream None) has no backward:
+its outputs are the entry's VJP at its first input, the cotangent ``ddx``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def _reference(entry, options: dict):
     def reference(inputs: dict, config: dict, upstream) -> dict:
         settings = {**{k: config[k] for k in space.config_args}, **options}
         arrays = [inputs[name] for name in space.inputs]
+        if space.upstream is None:  # vjp(config, ddx, dy, x, ...) -> (d_dy, d_x, ...)
+            return dict(zip(space.outputs, entry.vjp(settings, *arrays)))
         out = {space.outputs[0]: entry.forward(settings, *arrays)}
         seed = 1.0 if space.kind == "loss" else upstream  # a loss: its own gradients
         grads = (None,) * len(arrays) if seed is None else entry.vjp(settings, seed, *arrays)
@@ -54,17 +57,19 @@ def _reference(entry, options: dict):
     return reference
 
 
-def registry_spec(op: str, name: str = "", options: dict | None = None,
-                  verifier: str = "") -> OpSpec:
+def registry_spec(op: str, name: str = "", options: dict | None = None, verifier: str = "",
+                  golden_op: str | None = None) -> OpSpec:
     """The OpSpec of registry op ``op`` (an entry name or golden op), reported as ``name``
     (default ``op``), with the verifier's own settings ``options`` (default: the space's
-    defaults) fixed in the reference."""
+    defaults) fixed in the reference; saved cases are files of ``golden_op`` (default: the
+    entry's golden op, else ``op``; "": ``name``)."""
     entry = registry_entry(op)
     space = entry.space
     options = dict(space.options if options is None else options)
-    golden = entry.golden or op
+    if golden_op is None:
+        golden_op = entry.golden or op
     return OpSpec(name or op, space.inputs, space.config_args, space.outputs, space.gradients,
                   space.upstream, space.configs, space.make_inputs,
                   _reference(entry, options), kind=space.kind,
-                  op="" if golden == (name or op) else golden, options=options,
+                  op="" if golden_op == (name or op) else golden_op, options=options,
                   round_inputs=space.round_inputs, verifier=verifier)
