@@ -246,12 +246,13 @@ _ENTRIES = [
                *loss(losses.r1_penalty, (1,)),
                twin=lambda c, *a: ro.r1_penalty_reference(*a, **c), docs=PENALTY,
                verifier="verify_r1_penalty", space=S.R1_PENALTY),
-    ModuleOp("nn.Conv2d",
-             lambda: conv_module_cases(nst.conv2d_geometries(max_batch=2, max_size=5)),
+    # the modules' rows check the layer around the op (parameters, accumulation, the geometry
+    # keywords): two channels suffice there, the op rows above draw three
+    ModuleOp("nn.Conv2d", lambda: conv_module_cases(nst.conv2d_geometries(
+        max_batch=2, max_channels=2, max_size=5)),
              build_conv(nn.Conv2d), docs=CONV, verifier="verify_conv2d", bench=B.CONV2D),
-    ModuleOp("nn.ConvTranspose2d",
-             lambda: conv_module_cases(nst.conv_transpose2d_geometries(max_batch=2,
-                                                                       max_size=4)),
+    ModuleOp("nn.ConvTranspose2d", lambda: conv_module_cases(nst.conv_transpose2d_geometries(
+        max_batch=2, max_channels=2, max_size=4)),
              build_conv(nn.ConvTranspose2d), docs=CONV, verifier="verify_conv_transpose2d",
              bench=B.CONV_TRANSPOSE2D),
     *(ModuleOp(f"nn.{layer.__name__}", lambda r=ranks: batchnorm_module_cases(r),
