@@ -66,6 +66,33 @@ def test_golden_cases_come_from_the_entries():
     assert len({case.file for case in golden.GOLDEN_CASES}) == len(golden.GOLDEN_CASES)
 
 
+def test_verifiers_draw_from_their_registry_entry():
+    """npgen.verify keeps no op list of its own: every layer, objective and second-order
+    verifier draws its configurations and inputs from an entry's space (and its reference
+    is that entry's forward and VJP), and every entry with a space has a verifier."""
+    from npgen.verify import _layers, _objectives, _second_order
+    from npgen.verify._from_registry import registry_entry
+
+    specs = [_layers.DENSE, _layers.CONV2D, _layers.CONV_TRANSPOSE2D, _layers.BATCHNORM,
+             _layers.BATCHNORM_EVAL, _layers.DROPOUT, _layers.FLATTEN, _layers.UNFLATTEN,
+             *map(_layers.activation_spec, _layers.ACTIVATIONS), _objectives.bce_spec(),
+             _objectives.mse_spec(), _objectives.GAUSSIAN_KL, _objectives.REPARAMETERIZE,
+             _objectives.NEGATIVE_ELBO, _objectives.gan_discriminator_spec(),
+             _objectives.gan_generator_spec(True), _objectives.WASSERSTEIN_CRITIC,
+             _objectives.WASSERSTEIN_GENERATOR, _objectives.gradient_penalty_spec(),
+             _objectives.r1_penalty_spec(1.0)]
+    pairs = [(spec, registry_entry(spec.golden_op)) for spec in specs]
+    pairs += [(_second_order._spec(op, 0.01), registry_entry(f"{op}_double_backward"))
+              for op in _second_order.OPS]
+    drawn = set()
+    for spec, entry in pairs:
+        assert spec.configs is entry.space.configs, spec.name
+        assert spec.make_inputs is entry.space.make_inputs, spec.name
+        drawn.add(entry.name)
+    spaced = {name for name, op in OPS.items() if getattr(op, "space", None) is not None}
+    assert spaced - drawn <= {"negative_elbo[gaussian]", "gan_generator_loss[saturating]"}
+
+
 # The generic gradient check: every entry, every backend row, Hypothesis-drawn configurations ---
 
 
