@@ -88,6 +88,7 @@ def test_verifiers_draw_from_their_registry_entry():
     for spec, entry in pairs:
         assert spec.configs is entry.space.configs, spec.name
         assert spec.make_inputs is entry.space.make_inputs, spec.name
+        assert spec.reference.__module__ == "npgen.verify._from_registry", spec.name
         drawn.add(entry.name)
     spaced = {name for name, op in OPS.items() if getattr(op, "space", None) is not None}
     assert spaced - drawn <= {"negative_elbo[gaussian]", "gan_generator_loss[saturating]"}
