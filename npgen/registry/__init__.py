@@ -1,12 +1,14 @@
 """The op registry: every op of npgen listed once (``npgen gradcheck``, the twin tests,
-the verify names, the golden files and the layer benchmarks all iterate it).
+the npgen.verify differential tests, the golden files and the layer benchmarks all
+iterate it).
 
 Each entry of :data:`OPS` is a functional forward/backward pair or loss
 (:class:`FunctionOp`, checked with :func:`npgen.gradcheck.check_vjp`) or a module
 (:class:`ModuleOp`, checked with :func:`npgen.gradcheck.check_module`), and holds:
 its Hypothesis strategy of valid configurations, its forward and VJP, its slow twin
 (:mod:`npgen.testing.reference` and beside it), its kinks, its per-dtype tolerances, its
-docs page, its :mod:`npgen.verify` verifier, its golden-file op and cases (``npgen
+docs page, its :mod:`npgen.verify` verifier and the space that verifier draws from (whose
+reference is the entry's own forward and VJP), its golden-file op and cases (``npgen
 export-reference``) and, for the modules, its benchmark shapes (``npgen bench``). The
 optimizer steps, checked by steps rather than gradients, are :data:`STEPS`. Adding an op
 is one math file, one entry here and one docs page.
