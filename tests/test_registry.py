@@ -94,6 +94,17 @@ def test_verifiers_draw_from_their_registry_entry():
     assert spaced - drawn <= {"negative_elbo[gaussian]", "gan_generator_loss[saturating]"}
 
 
+def test_step_verifiers_draw_from_the_registry_steps():
+    from npgen.verify import _optim
+
+    for step, spec in (("sgd_step", _optim.SGD), ("clip_grad_norm", _optim.CLIP_GRAD_NORM),
+                       ("adam_step", _optim.adam_spec(False, True)),
+                       ("adamw_step", _optim.adam_spec(True, False))):
+        assert spec.configs is STEPS[step].space().configs, step
+        assert spec.reference.__module__ == "npgen.verify._from_registry", step
+        assert spec.golden_op == STEPS[step].golden
+
+
 # The generic gradient check: every entry, every backend row, Hypothesis-drawn configurations ---
 
 

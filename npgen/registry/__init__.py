@@ -23,6 +23,7 @@ from npgen import losses, nn
 from npgen.registry import _bench as B
 from npgen.registry import _golden as G
 from npgen.registry import _spaces as S
+from npgen.registry import _steps as steps
 from npgen.registry._adapters import (
     batchnorm_pair,
     conv_settings,
@@ -270,11 +271,14 @@ OPS: dict = {op.name: op for op in _ENTRIES}
 """name -> FunctionOp or ModuleOp, in table order (tests may replace an entry)."""
 
 STEPS: dict = {step.name: step for step in (
-    StepOp("adam_step", "verify_adam_step", "docs/optim.md", "adam_step", G.ADAM_STEP),
-    StepOp("adamw_step", "verify_adam_step", "docs/optim.md", "adamw_step", G.ADAMW_STEP),
-    StepOp("sgd_step", "verify_sgd_step", "docs/optim.md", "sgd_step", G.SGD_STEP),
+    StepOp("adam_step", "verify_adam_step", "docs/optim.md", "adam_step", G.ADAM_STEP,
+           steps.adam_space, steps.adam_step(decoupled=False)),
+    StepOp("adamw_step", "verify_adam_step", "docs/optim.md", "adamw_step", G.ADAMW_STEP,
+           steps.adam_space, steps.adam_step(decoupled=True)),
+    StepOp("sgd_step", "verify_sgd_step", "docs/optim.md", "sgd_step", G.SGD_STEP,
+           steps.sgd_space, steps.sgd_step),
     StepOp("clip_grad_norm", "verify_clip_grad_norm", "docs/optim.md", "clip_grad_norm",
-           G.CLIP_GRAD_NORM))}
+           G.CLIP_GRAD_NORM, steps.clip_space, steps.clip_step))}
 """The optimizer steps: checked by steps (npgen.verify, golden files), not by gradients."""
 
 OPTIMIZER_VERIFIERS = {  # the optimizers are checked by steps, not by gradients

@@ -166,7 +166,7 @@ LEAKY_RELU = RELU._replace(options=(("negative_slope", 0.01),))
 def _loss(configs, make_inputs, inputs, gradients, output="loss", config_args=(),
           options=()) -> Space:
     return Space(configs, make_inputs, inputs, config_args, (output,), gradients, "dloss",
-                 options=options)
+                 options=options, kind="loss")
 
 
 def _bce_configs():

@@ -43,10 +43,7 @@ class Space(NamedTuple):
     upstream: str = "dy"  # "dloss": a loss, whose backward scales its gradients
     round_inputs: bool = True  # inputs may be rounded to few decimals (False near kinks)
     options: tuple = ()  # (keyword, default): the verifier's own settings of the op
-
-    @property
-    def kind(self) -> str:
-        return "loss" if self.upstream == "dloss" else "layer"
+    kind: str = "layer"  # "loss": dloss scales the gradients; "step": no backward
 
 
 class GoldenCase(NamedTuple):
@@ -121,14 +118,18 @@ class ModuleOp(NamedTuple):
 
 
 class StepOp(NamedTuple):
-    """An optimizer step, checked by steps (not gradients) by its ``verifier``; ``golden``
-    and ``golden_cases`` as in :class:`FunctionOp`."""
+    """An optimizer step, checked by steps (not gradients) by its ``verifier``:
+    ``space(**options) -> Space`` draws its configurations and inputs (the state before the
+    step), ``update(inputs, config, **options) -> dict`` is npgen's step on them (e.g.
+    ``amsgrad=True``); ``golden`` and ``golden_cases`` as in :class:`FunctionOp`."""
 
     name: str
     verifier: str
     docs: str
     golden: str
     golden_cases: tuple = ()
+    space: Callable | None = None
+    update: Callable | None = None
 
 
 class BenchCase(NamedTuple):

@@ -10,10 +10,10 @@ its outputs are the entry's VJP at its first input, the cotangent ``ddx``.
 
 from __future__ import annotations
 
-from npgen.registry import OPS
+from npgen.registry import OPS, STEPS
 from npgen.verify._runner import OpSpec
 
-__all__ = ["registry_entry", "registry_spec", "verifier_ops"]
+__all__ = ["registry_entry", "registry_spec", "step_spec", "verifier_ops"]
 
 
 def registry_entry(op: str):
@@ -73,3 +73,19 @@ def registry_spec(op: str, name: str = "", options: dict | None = None, verifier
                   _reference(entry, options), kind=space.kind,
                   op="" if golden_op == (name or op) else golden_op, options=options,
                   round_inputs=space.round_inputs, verifier=verifier)
+
+
+def step_spec(step: str, name: str = "", options: dict | None = None, op: str = "",
+              call=None) -> OpSpec:
+    """The OpSpec of optimizer step ``step`` (:data:`npgen.registry.STEPS`): its space and,
+    as the reference, its update, both with the verifier's ``options`` (e.g. amsgrad)."""
+    entry = STEPS[step]
+    options = dict(options or {})
+    space = entry.space(**options)
+
+    def reference(inputs: dict, config: dict, upstream) -> dict:
+        return entry.update(inputs, config, **options)
+
+    return OpSpec(name or step, space.inputs, space.config_args, space.outputs, (), None,
+                  space.configs, space.make_inputs, reference, kind="step", op=op,
+                  options=options, call=call)
