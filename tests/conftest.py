@@ -15,6 +15,7 @@ Every backend-agnostic test takes the ``backend`` fixture and runs once per row:
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 
@@ -52,11 +53,29 @@ def _available_rows() -> list:
     return rows
 
 
+@contextlib.contextmanager
+def _one_torch_thread(library: str):
+    """The torch row runs with one intra-op thread: on the tests' tiny arrays more threads
+    only wait for each other, which on a loaded machine costs several times the work (the
+    torch row of test_registry's conv entries: 59 s with torch's 2 threads, 10 s with one)."""
+    if library != "torch":
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture(params=_available_rows())
 def backend(request):
     """Run the test with this row's backend as the global one; yields the Backend."""
     library, device = ROWS[request.param]
-    with npgen.use_backend(library, device) as active:
+    with npgen.use_backend(library, device) as active, _one_torch_thread(library):
         yield active
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import host
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,10 +26,6 @@ def bn_shapes(draw):
     rest = draw(st.lists(st.integers(1, 3), min_size=rank - 2, max_size=rank - 2))
     batch = draw(st.integers(2 if not rest or np.prod(rest) == 1 else 1, 4))
     return (batch, channels, *rest)
-
-
-def _host(*arrays):
-    return [None if a is None else npgen.to_numpy(a) for a in arrays]
 
 
 def _bn_fn(training, affine, running=(None, None)):
@@ -69,7 +66,7 @@ def test_batchnorm_forward_matches_slow_twin(backend, shape, affine, data):
     w = data.draw(nst.float_arrays(shape[1:2])) if affine else None
     b = data.draw(nst.float_arrays(shape[1:2])) if affine else None
     y, cache, _, _ = batchnorm_forward(x, w, b, None, None, training=True, eps=EPS)
-    expected, _, var = batchnorm_reference(*_host(x, w, b), eps=EPS)
+    expected, _, var = batchnorm_reference(*map(host, (x, w, b)), eps=EPS)
     np.testing.assert_allclose(npgen.to_numpy(y), expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(npgen.to_numpy(cache.inv_std), 1 / np.sqrt(var + EPS), rtol=1e-12)
 

@@ -132,3 +132,14 @@ def test_the_load_of_other_processes_is_read_from_proc():
         sum(i * i for i in range(20_000))  # spend CPU in this process
     busy, own = (after - before for after, before in zip(bench._cpu_ticks(), ticks))
     assert own >= 5 and busy >= own - 2  # the two counters are read a few µs apart
+
+
+def test_layer_cases_are_the_registry_module_entries_bench_shapes():
+    """No separate list of layer benchmarks: each comes from a module entry's ``bench``."""
+    from npgen.registry import bench_cases
+
+    layers = [c for c in bench.CASES if c.group != "train_step"]
+    assert [(c.name, c.description) for c in layers] == [
+        (b.name, b.description) for _, b in bench_cases()]
+    assert {op.name for op, _ in bench_cases()} == {
+        "nn.Conv2d", "nn.ConvTranspose2d", "nn.BatchNorm2d", "nn.Dense"}

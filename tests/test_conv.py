@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _helpers import host
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -45,10 +46,6 @@ def draw_operands(data, g, bias: bool):
     weight = data.draw(nst.float_arrays(g.weight_shape), label="weight")
     b = data.draw(nst.float_arrays((g.out_channels,)), label="bias") if bias else None
     return x, weight, b
-
-
-def host(a):
-    return None if a is None else npgen.to_numpy(a)
 
 
 # ----------------------------------------------------------------------------

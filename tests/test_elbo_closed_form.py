@@ -18,21 +18,12 @@ import math
 import array_api_compat
 import numpy as np
 import pytest
+from _helpers import host, on_backend
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import npgen
 from npgen.losses import gaussian_kl, negative_elbo, reparameterize
 from npgen.testing import strategies as nst
-
-
-def host(a):
-    return np.asarray(npgen.to_numpy(a), dtype=np.float64)
-
-
-def on_backend(values):
-    return npgen.asarray(np.asarray(values, dtype=np.float64), dtype="float64")
-
 
 # ----------------------------------------------------------------------------
 # KL(N(mu, diag e^lv) || N(0, I))

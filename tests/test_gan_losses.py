@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from _helpers import host, on_backend
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,14 +21,6 @@ from npgen.losses import (
 from npgen.testing import strategies as nst
 
 BATCH_SHAPES = st.sampled_from([(1,), (3,), (4, 1), (2, 3)])
-
-
-def host(a):
-    return np.asarray(npgen.to_numpy(a), dtype=np.float64)
-
-
-def on_backend(values, dtype="float64"):
-    return npgen.asarray(np.asarray(values, dtype=np.float64), dtype=dtype)
 
 
 def softplus(a):

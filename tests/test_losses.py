@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from _helpers import host, on_backend
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,14 +30,6 @@ from npgen.losses import (
 from npgen.testing import strategies as nst
 
 REDUCTIONS = st.sampled_from(["mean", "sum"])
-
-
-def host(a):
-    return np.asarray(npgen.to_numpy(a), dtype=np.float64)
-
-
-def on_backend(values, dtype="float64"):
-    return npgen.asarray(np.asarray(values, dtype=np.float64), dtype=dtype)
 
 
 # ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from _helpers import on_backend
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -84,10 +85,6 @@ def host_problem(seed, steps=STEPS):
     scales = 10.0 ** rng.uniform(-2, 1, size=steps)
     grads = [{k: scale * rng.normal(size=s) for k, s in SHAPES.items()} for scale in scales]
     return params, grads
-
-
-def on_backend(host: dict, dtype="float64") -> dict:
-    return {k: npgen.asarray(v, dtype=dtype) for k, v in host.items()}
 
 
 def run(opt, params, grad_seq, dtype="float64"):

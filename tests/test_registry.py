@@ -12,7 +12,7 @@ from hypothesis import given, settings
 import npgen
 from npgen.gradcheck import DEFAULT_TOLERANCES
 from npgen.gradcheck_suite import draw_cases
-from npgen.registry import OPS, TOLERANCES, golden_shared_names
+from npgen.registry import OPS, STEPS, TOLERANCES, golden_cases, golden_shared_names
 from npgen.verify import golden
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +54,55 @@ def test_golden_ops_are_registry_names():
     assert set(golden.OPS) - named == {"adam_step", "adamw_step", "sgd_step", "clip_grad_norm"}
     assert golden_shared_names() == {"batchnorm_train": "batchnorm[train]",
                                      "batchnorm_eval": "batchnorm[eval]"}
+
+
+def test_golden_cases_come_from_the_entries():
+    """export-reference iterates the registry: each entry's golden cases are files of its
+    golden op, every entry with a golden op has some, and nothing else is exported."""
+    for entry in (*OPS.values(), *STEPS.values()):
+        assert all(case.op == entry.golden for case in entry.golden_cases), entry.name
+        assert bool(entry.golden_cases) == (entry.golden is not None), entry.name
+    assert golden.GOLDEN_CASES == golden_cases()
+    assert len({case.file for case in golden.GOLDEN_CASES}) == len(golden.GOLDEN_CASES)
+
+
+def test_verifiers_draw_from_their_registry_entry():
+    """npgen.verify keeps no op list of its own: every layer, objective and second-order
+    verifier draws its configurations and inputs from an entry's space (and its reference
+    is that entry's forward and VJP), and every entry with a space has a verifier."""
+    from npgen.verify import _layers, _objectives, _second_order
+    from npgen.verify._from_registry import registry_entry
+
+    specs = [_layers.DENSE, _layers.CONV2D, _layers.CONV_TRANSPOSE2D, _layers.BATCHNORM,
+             _layers.BATCHNORM_EVAL, _layers.DROPOUT, _layers.FLATTEN, _layers.UNFLATTEN,
+             *map(_layers.activation_spec, _layers.ACTIVATIONS), _objectives.bce_spec(),
+             _objectives.mse_spec(), _objectives.GAUSSIAN_KL, _objectives.REPARAMETERIZE,
+             _objectives.NEGATIVE_ELBO, _objectives.gan_discriminator_spec(),
+             _objectives.gan_generator_spec(True), _objectives.WASSERSTEIN_CRITIC,
+             _objectives.WASSERSTEIN_GENERATOR, _objectives.gradient_penalty_spec(),
+             _objectives.r1_penalty_spec(1.0)]
+    pairs = [(spec, registry_entry(spec.golden_op)) for spec in specs]
+    pairs += [(_second_order._spec(op, 0.01), registry_entry(f"{op}_double_backward"))
+              for op in _second_order.OPS]
+    drawn = set()
+    for spec, entry in pairs:
+        assert spec.configs is entry.space.configs, spec.name
+        assert spec.make_inputs is entry.space.make_inputs, spec.name
+        assert spec.reference.__module__ == "npgen.verify._from_registry", spec.name
+        drawn.add(entry.name)
+    spaced = {name for name, op in OPS.items() if getattr(op, "space", None) is not None}
+    assert spaced - drawn <= {"negative_elbo[gaussian]", "gan_generator_loss[saturating]"}
+
+
+def test_step_verifiers_draw_from_the_registry_steps():
+    from npgen.verify import _optim
+
+    for step, spec in (("sgd_step", _optim.SGD), ("clip_grad_norm", _optim.CLIP_GRAD_NORM),
+                       ("adam_step", _optim.adam_spec(False, True)),
+                       ("adamw_step", _optim.adam_spec(True, False))):
+        assert spec.configs is STEPS[step].space().configs, step
+        assert spec.reference.__module__ == "npgen.verify._from_registry", step
+        assert spec.golden_op == STEPS[step].golden
 
 
 # The generic gradient check: every entry, every backend row, Hypothesis-drawn configurations ---

@@ -6,9 +6,11 @@ train step) on data made beforehand. Inputs and weights are drawn on the host wi
 a fixed seed, so both implementations see identical numbers; npgen arrays go to the current
 npgen backend (``npgen.asarray``), torch tensors to ``TORCH_DEVICE`` (CPU by default).
 
-Layer shapes are those of the DCGAN 64x64 discriminator (Conv2d, k4 s2 p1) and its generator
-mirror (ConvTranspose2d); the train steps are the MLP VAE (784-400-20) with Adam and a
-32x32 DCGAN (D and G steps, Adam), whose Sequentials are written out here in both libraries.
+The layer cases come from the op registry (each module entry's ``bench`` shapes: the DCGAN
+64x64 discriminator's Conv2d k4 s2 p1 layers, their ConvTranspose2d mirror, a BatchNorm2d
+and the VAE's first Dense). The train steps, which are not ops, are listed here: the MLP VAE
+(784-400-20) with Adam and a 32x32 DCGAN (D and G steps, Adam), whose Sequentials are
+written out here in both libraries.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import npgen.nn as nn
 from npgen.losses import bce_with_logits, gan_generator_loss
 from npgen.models.vae_step import vae_loss_and_backward
 from npgen.optim import Adam
+from npgen.registry import bench_cases
 
 TORCH_DEVICE = "cpu"
 
@@ -81,39 +84,17 @@ def _layer_step(impl, make_npgen, make_torch, x_shape, y_shape):
     return torch_step
 
 
-def _conv_case(c_in, c_out, size, transposed):
-    out = size // 2 if not transposed else size * 2
-    kind = "conv_transpose2d" if transposed else "conv2d"
-    layer_name = "ConvTranspose2d" if transposed else "Conv2d"
+def _layer_case(layer: str, bench) -> Case:
+    """The benchmark ``bench`` (a registry BenchCase) of the module ``npgen.nn.<layer>``."""
+    seed = {"seed": 0} if bench.seeded else {}
 
     def build(impl, batch):
-        return _layer_step(
-            impl,
-            lambda: getattr(nn, layer_name)(c_in, c_out, 4, 2, 1, seed=0),
-            lambda: getattr(_torch_nn(), layer_name)(c_in, c_out, 4, 2, 1),
-            (batch, c_in, size, size), (batch, c_out, out, out))
+        return _layer_step(impl, lambda: getattr(nn, layer)(*bench.args, **seed),
+                           lambda: getattr(_torch_nn(), bench.torch_layer)(*bench.args),
+                           (batch, *bench.input_shape), (batch, *bench.output_shape))
 
-    return Case(f"{kind}-{c_in}-{c_out}-{size}x{size}", kind,
-                f"{layer_name}({c_in}, {c_out}, 4, 2, 1) fwd+bwd, {size}x{size} -> {out}x{out}",
-                64, 1.25, build)
-
-
-def _batchnorm_case(channels, size):
-    def build(impl, batch):
-        return _layer_step(impl, lambda: nn.BatchNorm2d(channels),
-                           lambda: _torch_nn().BatchNorm2d(channels),
-                           (batch, channels, size, size), (batch, channels, size, size))
-    return Case(f"batchnorm2d-{channels}-{size}x{size}", "batchnorm2d",
-                f"BatchNorm2d({channels}) train fwd+bwd, {size}x{size}", 64, 1.25, build)
-
-
-def _dense_case(c_in, c_out):
-    def build(impl, batch):
-        return _layer_step(impl, lambda: nn.Dense(c_in, c_out, seed=0),
-                           lambda: _torch_nn().Linear(c_in, c_out),
-                           (batch, c_in), (batch, c_out))
-    return Case(f"dense-{c_in}-{c_out}", "dense", f"Dense({c_in}, {c_out}) fwd+bwd",
-                128, 1.25, build)
+    return Case(bench.name, bench.group, bench.description, bench.batch, bench.target_ratio,
+                build)
 
 
 def _torch_nn():
@@ -249,14 +230,8 @@ def _build_dcgan(impl, batch, nz=100):
 
 
 CASES = (
-    _conv_case(3, 64, 64, transposed=False),
-    _conv_case(64, 128, 32, transposed=False),
-    _conv_case(128, 256, 16, transposed=False),
-    _conv_case(256, 128, 8, transposed=True),
-    _conv_case(128, 64, 16, transposed=True),
-    _conv_case(64, 3, 32, transposed=True),
-    _batchnorm_case(128, 16),
-    _dense_case(784, 400),
+    # one layer per registry module entry's benchmark shapes (its ``bench`` field)
+    *(_layer_case(op.name.removeprefix("nn."), bench) for op, bench in bench_cases()),
     Case("vae-step", "train_step", "MLP VAE 784-400-20 step: forward, -ELBO, backward, Adam",
          128, 1.3, _build_vae),
     Case("dcgan-step", "train_step", "DCGAN 32x32 (width 64, nz 100) D step + G step, Adam",

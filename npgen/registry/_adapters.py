@@ -54,12 +54,15 @@ def second_order(forward, backward, double_backward):
 
 
 def batchnorm_pair(training):
+    """Running statistics (eval mode) are inputs without a gradient; ``config`` may set eps."""
+
     def f(config, x, weight, bias, *running):
-        return F.batchnorm_forward(x, weight, bias, *(running or (None, None)), training)[0]
+        return F.batchnorm_forward(x, weight, bias, *(running or (None, None)), training,
+                                   **config)[0]
 
     def vjp(config, dy, x, weight, bias, *running):
         _, cache, _, _ = F.batchnorm_forward(x, weight, bias, *(running or (None, None)),
-                                             training)
+                                             training, **config)
         return F.batchnorm_backward(dy, cache) + (None,) * len(running)
 
     return f, vjp

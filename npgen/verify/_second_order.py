@@ -4,102 +4,33 @@ The convention is npgen's ``op_double_backward``: for an op with backward
 ``dx = B(dy, x, theta)``, their function receives the cotangent ``ddx`` of dx, the upstream
 gradient ``dy`` and the op's arrays, and returns the cotangents of ``dy``, ``x`` and each
 parameter for the scalar <ddx, dx>. The reference is npgen's functional double backward on
-NumPy float64 arrays; configurations are drawn and shrunk as in the other ``verify_*``.
+NumPy float64 arrays (the op registry's ``*_double_backward`` rows); configurations are
+drawn and shrunk as in the other ``verify_*``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import strategies as st
 
-from npgen.functional import activations as act
-from npgen.functional import conv, dense
-from npgen.testing import strategies as nst
 from npgen.verify._convert import as_numpy, resolve_converter
+from npgen.verify._from_registry import registry_spec, verifier_ops
 from npgen.verify._runner import OpSpec, run_differential
 from npgen.verify.report import VerifyError, VerifyReport
 
 __all__ = ["verify_double_backward"]
 
-_LAYER_ARRAYS = ("ddx", "dy", "x", "weight", "bias")
-_LAYER_RESULTS = ("d_dy", "d_x", "dweight", "dbias")
-_ACTIVATIONS = {"relu": (act.relu_forward, act.relu_double_backward),
-                "leaky_relu": (act.leaky_relu_forward, act.leaky_relu_double_backward),
-                "sigmoid": (act.sigmoid_forward, act.sigmoid_double_backward),
-                "tanh": (act.tanh_forward, act.tanh_double_backward)}
-OPS = ("dense", "conv2d", "conv_transpose2d", *_ACTIVATIONS)
+# dense, conv2d, conv_transpose2d, relu, leaky_relu, sigmoid, tanh: the registry's
+# ``*_double_backward`` rows with a verification space
+OPS = tuple(name.removesuffix("_double_backward")
+            for name in verifier_ops("verify_double_backward"))
 
 
-def _uniform(rng, shape):
-    return rng.uniform(-1.0, 1.0, size=shape)
-
-
-def _layer_spec(name, config_args, configs, forward, double_backward, weight_shape):
-    """A layer's spec: the inputs include dy, drawn with the shape of npgen's forward output."""
-
-    def make_inputs(config, rng):
-        x = _uniform(rng, config["input_shape"])
-        weight = _uniform(rng, weight_shape(config))
-        bias = _uniform(rng, (config["out_features"],)) if config["bias"] else None
-        y, _ = forward(x, weight, bias, *(config[k] for k in config_args))
-        return {"ddx": _uniform(rng, x.shape), "dy": _uniform(rng, y.shape), "x": x,
-                "weight": weight, "bias": bias}
-
-    def reference(a, config, _upstream):
-        _, cache = forward(a["x"], a["weight"], a["bias"], *(config[k] for k in config_args))
-        return dict(zip(_LAYER_RESULTS, double_backward(a["ddx"], a["dy"], cache)))
-
-    return OpSpec(f"double_backward({name})", _LAYER_ARRAYS, config_args, _LAYER_RESULTS, (),
-                  None, configs, make_inputs, reference)
-
-
-def _dense_configs():
-    return st.builds(lambda n, c_in, c_out, bias: {"input_shape": (n, c_in), "out_features": c_out,
-                                                   "in_features": c_in, "bias": bias},
-                     st.integers(1, 4), st.integers(1, 5), st.integers(1, 5), st.booleans())
-
-
-def _conv_configs(geometries):
-    return st.builds(lambda g, bias: {**g._asdict(), "input_shape": g.input_shape,
-                                      "out_features": g.out_channels, "bias": bias},
-                     geometries(max_batch=2, max_channels=3, max_size=6), st.booleans())
-
-
-def _layer(op: str) -> OpSpec:
-    if op == "dense":
-        return _layer_spec(op, (), _dense_configs, dense.dense_forward,
-                           dense.dense_double_backward,
-                           lambda c: (c["out_features"], c["in_features"]))
-    if op == "conv2d":
-        return _layer_spec(op, ("stride", "padding", "dilation"),
-                           lambda: _conv_configs(nst.conv2d_geometries), conv.conv2d_forward,
-                           conv.conv2d_double_backward,
-                           lambda c: (c["out_channels"], c["in_channels"], *c["kernel_size"]))
-    return _layer_spec(op, ("stride", "padding", "output_padding", "dilation"),
-                       lambda: _conv_configs(nst.conv_transpose2d_geometries),
-                       conv.conv_transpose2d_forward, conv.conv_transpose2d_double_backward,
-                       lambda c: (c["in_channels"], c["out_channels"], *c["kernel_size"]))
-
-
-def _activation(op: str, negative_slope: float) -> OpSpec:
-    forward, double_backward = _ACTIVATIONS[op]
-    extra = (negative_slope,) if op == "leaky_relu" else ()
-
-    def configs():
-        return st.fixed_dictionaries({"shape": nst.shapes(1, 3, 1, 4),
-                                      "scale": st.sampled_from([1.0, 5.0])})
-
-    def make_inputs(config, rng):
-        x = rng.uniform(-config["scale"], config["scale"], size=config["shape"])
-        x = np.where(np.abs(x) < 1e-3, 1e-3, x)  # off the kink of relu / leaky_relu
-        return {"ddx": _uniform(rng, x.shape), "dy": _uniform(rng, x.shape), "x": x}
-
-    def reference(a, config, _upstream):
-        _, cache = forward(a["x"], *extra)
-        return dict(zip(("d_dy", "d_x"), double_backward(a["ddx"], a["dy"], cache)))
-
-    return OpSpec(f"double_backward({op})", ("ddx", "dy", "x"), (), ("d_dy", "d_x"), (), None,
-                  configs, make_inputs, reference)
+def _spec(op: str, negative_slope: float) -> OpSpec:
+    """The registry row ``op_double_backward``: its space draws the configurations and
+    makes (ddx, dy, x, ...); its VJP, npgen's double backward, is the reference."""
+    options = {"negative_slope": negative_slope} if op == "leaky_relu" else {}
+    return registry_spec(f"{op}_double_backward", f"double_backward({op})", options,
+                         golden_op="")
 
 
 def _none_as_zero(double_backward, names):
@@ -163,7 +94,7 @@ def verify_double_backward(op: str, double_backward, *, negative_slope: float = 
         raise ValueError(f"{where}: max_examples must be a positive int; got {max_examples!r}")
     if (rtol is None) != (atol is None):
         raise ValueError(f"{where}: pass both rtol and atol, or neither (dtype defaults)")
-    spec = _activation(op, negative_slope) if op in _ACTIVATIONS else _layer(op)
+    spec = _spec(op, negative_slope)
     convert = resolve_converter(where, array_library, to_theirs)
     report = run_differential(spec, _none_as_zero(double_backward, spec.outputs), None,
                               convert=convert, max_examples=max_examples, seed=seed, rtol=rtol,
