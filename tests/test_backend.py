@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -281,3 +282,12 @@ def test_namespace_of_is_array_namespace_memoized(backend):
     if backend.name != "numpy":
         with pytest.raises(TypeError, match="Multiple namespaces"):
             npgen.backend.namespace_of(x, np.ones(3))
+
+
+def test_only_the_backend_package_asks_array_api_compat_for_a_namespace():
+    """One way to get xp: every module outside npgen/backend/ calls npgen.backend.namespace_of."""
+    package = Path(npgen.__file__).parent
+    strays = [str(path.relative_to(package)) for path in package.rglob("*.py")
+              if "backend" not in path.relative_to(package).parts
+              and "array_api_compat" in path.read_text()]
+    assert strays == []

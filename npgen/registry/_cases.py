@@ -4,11 +4,10 @@ builders of the :class:`ModuleOp` rows."""
 
 from __future__ import annotations
 
-import array_api_compat
 from hypothesis import strategies as st
 
 from npgen import nn
-from npgen.backend import RNG
+from npgen.backend import RNG, namespace_of
 from npgen.registry._types import Case
 from npgen.testing import strategies as nst
 
@@ -112,7 +111,7 @@ def dropout_cases(draw):
     x = draw(nst.float_arrays(draw(SMALL)))
     p = draw(st.sampled_from([0.0, 0.25, 0.5, 0.9, 1.0]))
     uniform = draw(nst.float_arrays(tuple(x.shape), min_value=0.0, max_value=1.0))
-    xp = array_api_compat.array_namespace(uniform)
+    xp = namespace_of(uniform)
     keep = xp.astype(uniform >= p, uniform.dtype) if p < 1.0 else uniform * 0.0  # fixed mask
     return _case(("x", "keep_mask"), x, keep, p=p)
 
