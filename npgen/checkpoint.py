@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from npgen._validation import load_json
+from npgen._checks.primitives import load_json
 from npgen.backend import to_numpy
 
 __all__ = ["CHECKPOINT_VERSION", "Checkpoint", "atomic_write", "load_checkpoint",

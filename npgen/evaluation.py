@@ -39,7 +39,7 @@ import numpy as np
 
 import npgen
 from npgen import nn
-from npgen._validation import namespace
+from npgen._checks.primitives import namespace
 from npgen.checkpoint import load_checkpoint, save_checkpoint
 from npgen.data import load_dataset
 from npgen.metrics import frechet_distance, inception_score

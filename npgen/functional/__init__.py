@@ -3,7 +3,7 @@
 Ops whose backward is differentiable add ``op_double_backward(ddx, dy, cache)``: the
 cotangents of dy, x (and the parameters) for the scalar <ddx, dx> (gradient penalties).
 Each public name checks its inputs once (dense, activations, batch norm, dropout and
-the reshapes through :mod:`npgen._checks`), then runs the math, which holds no checks.
+the reshapes through :mod:`npgen._checks.layers`), then runs the math, which holds no checks.
 """
 
 from npgen.functional.activations import (

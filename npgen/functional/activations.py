@@ -3,7 +3,7 @@
 Shapes: every function is elementwise, so x, y, dy and dx share one shape (any
 rank, e.g. (N, C) or (N, C, H, W)), and every array in a cache has it too.
 Each ``*_forward(x)`` returns ``(y, cache)``; each ``*_backward(dy, cache)``
-returns ``dx``. The public names check their inputs once (:mod:`npgen._checks`)
+returns ``dx``. The public names check their inputs once (:mod:`npgen._checks.layers`)
 and call the unchecked math beside them (``relu(xp, x)``, ...), which the layers
 call directly after their own check.
 
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from npgen._checks import check_elementwise_backward, check_elementwise_double_backward
-from npgen._validation import check_float, check_real
+from npgen._checks.layers import check_elementwise_backward, check_elementwise_double_backward
+from npgen._checks.primitives import check_float, check_real
 
 __all__ = [
     "LeakyReLUCache",

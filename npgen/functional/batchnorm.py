@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from npgen._checks import check_batchnorm, check_batchnorm_backward
+from npgen._checks.layers import check_batchnorm, check_batchnorm_backward
 
 __all__ = ["BatchNormCache", "batchnorm_backward", "batchnorm_forward"]
 

@@ -38,7 +38,7 @@ Inside, images are channel-major (C, N, H, W): im2col is a ``stack`` of kh*kw st
 whose reshape to (P, M) is free, and the weight is a matrix by a free reshape. Outputs are
 NCHW views of channel-major arrays, so the next layer's transpose to channel-major is free.
 
-Each public function checks once (:mod:`npgen.functional._conv_checks`), then calls the math
+Each public function checks once (:mod:`npgen._checks.conv`), then calls the math
 (``conv2d``, ``conv2d_vjp``, ...: no checks), which the layers of :mod:`npgen.nn.conv` call too.
 
 This im2col code is the definition. :func:`conv_path` sends k4 s2 layers with more than 3
@@ -50,8 +50,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from npgen._checks import conv as checks
 from npgen.backend import namespace_of
-from npgen.functional import _conv_checks as checks
 from npgen.functional import conv_winograd as winograd
 from npgen.functional.conv_dispatch import conv_path, get_conv_path, set_conv_path, use_conv_path
 

@@ -11,8 +11,8 @@ dilation; a Winograd cache serves too, as its geometry is read the same way.
 
 from __future__ import annotations
 
+from npgen._checks import conv as checks
 from npgen.backend import namespace_of
-from npgen.functional import _conv_checks as checks
 from npgen.functional.conv import (
     Conv2dCache,
     ConvTranspose2dCache,

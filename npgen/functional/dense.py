@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from npgen._checks import check_dense, check_dense_backward, check_dense_double_backward
+from npgen._checks.layers import check_dense, check_dense_backward, check_dense_double_backward
 
 __all__ = ["DenseCache", "dense_backward", "dense_double_backward", "dense_forward"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from npgen._checks import check_dropout, check_dropout_backward, check_dropout_probability
+from npgen._checks.layers import check_dropout, check_dropout_backward, check_dropout_probability
 
 __all__ = ["DropoutCache", "check_dropout_probability", "dropout_backward", "dropout_forward"]
 

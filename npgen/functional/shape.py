@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from npgen._checks import (
+from npgen._checks.layers import (
     check_flatten,
     check_reshape_backward,
     check_reshape_double_backward,

@@ -2,7 +2,7 @@
 
 Every helper takes the namespace ``xp`` as its first argument; only the
 public loss functions look it up (from their inputs, in their checks:
-:mod:`npgen._checks_losses`). The stable sigmoid and softplus are the
+:mod:`npgen._checks.losses`). The stable sigmoid and softplus are the
 activations' (:mod:`npgen.functional.activations`), written once.
 """
 

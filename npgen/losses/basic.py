@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from npgen._checks_losses import check_elementwise_loss
+from npgen._checks.losses import check_elementwise_loss
 from npgen.losses._common import as_0d, bce_terms
 
 __all__ = ["bce_with_logits", "mse"]

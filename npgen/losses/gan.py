@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import math
 
-from npgen._checks_losses import check_logit_pair, check_logits, check_number
-from npgen._validation import check_flag
+from npgen._checks.losses import check_logit_pair, check_logits, check_number
+from npgen._checks.primitives import check_flag
 from npgen.losses._common import as_0d, bce_terms
 
 __all__ = [

@@ -24,7 +24,7 @@ the ``ddx`` a critic's :meth:`double_backward` turns into parameter gradients.
 
 from __future__ import annotations
 
-from npgen._checks_losses import check_grads, check_number
+from npgen._checks.losses import check_grads, check_number
 from npgen.losses._common import as_0d
 
 __all__ = ["gradient_penalty", "r1_penalty"]

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from npgen._checks_losses import (
+from npgen._checks.losses import (
     LIKELIHOODS,
     check_negative_elbo,
     check_noise,

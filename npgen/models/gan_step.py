@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from npgen._checks_losses import check_number
+from npgen._checks.losses import check_number
 from npgen.backend import namespace_of
 from npgen.functional.activations import sigmoid_pair
 from npgen.losses.gan import discriminator_fake_term, discriminator_real_term, gan_generator_loss

@@ -9,8 +9,8 @@ weights move between the two libraries. Unlike PyTorch, the input must be batche
 from __future__ import annotations
 
 from npgen import init
-from npgen._validation import check_positive_int, pair
-from npgen.functional import _conv_checks as checks
+from npgen._checks import conv as checks
+from npgen._checks.primitives import check_positive_int, pair
 from npgen.functional.conv import (
     Geometry,
     conv2d,

@@ -2,7 +2,7 @@
 
 Each class is a thin wrapper (see :mod:`npgen.nn.module`): it holds its
 parameters, gradient accumulators and buffers, checks its input once (a check
-from :mod:`npgen._checks`, with an error that names the layer), calls the
+from :mod:`npgen._checks.layers`, with an error that names the layer), calls the
 unchecked forward math from :mod:`npgen.functional`, and the functional
 backward (which checks dy). ``backward`` ADDS parameter gradients into the
 accumulators in place. Names, layouts, defaults and state-dict keys are those
@@ -12,14 +12,14 @@ of ``torch.nn``.
 from __future__ import annotations
 
 from npgen import init
-from npgen._checks import (
+from npgen._checks.layers import (
     check_batch_statistics,
     check_batchnorm_input,
     check_dense_input,
     check_dropout_input,
     check_dropout_probability,
 )
-from npgen._validation import check_float, check_positive_int, check_real
+from npgen._checks.primitives import check_float, check_positive_int, check_real
 from npgen.functional import activations as act
 from npgen.functional.batchnorm import batchnorm, batchnorm_backward
 from npgen.functional.dense import affine_forward, dense_backward, dense_double_backward

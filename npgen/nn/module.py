@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from npgen._validation import check_seed
+from npgen._checks.primitives import check_seed
 from npgen.backend import RNG, asarray, backend_of, dtype_name, namespace_of, to_numpy
 from npgen.nn._guards import guard_backward, guard_forward
 

@@ -7,7 +7,7 @@ second order is again a reshape. Their input errors name ``flatten_forward`` and
 
 from __future__ import annotations
 
-from npgen._checks import check_flatten, check_unflatten, check_unflatten_sizes
+from npgen._checks.layers import check_flatten, check_unflatten, check_unflatten_sizes
 from npgen.functional.shape import (
     flatten,
     flatten_backward,

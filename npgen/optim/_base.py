@@ -1,7 +1,7 @@
 """Plumbing shared by the stateful optimizers: the base class and the flat state dict.
 
 The math lives in the pure update functions (``sgd.py``, ``adam.py``), the input
-checks in :mod:`npgen._checks_optim`; this module moves state between the live
+checks in :mod:`npgen._checks.optim`; this module moves state between the live
 per-parameter NamedTuples and a flat dict of host NumPy arrays and Python numbers::
 
     {"optimizer": "Adam",                      # class name, checked on load
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from npgen._checks_optim import check_grads, check_nonnegative, check_params
-from npgen._validation import describe
+from npgen._checks.optim import check_grads, check_nonnegative, check_params
+from npgen._checks.primitives import describe
 from npgen.backend import asarray, backend_of, dtype_name, to_numpy
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from npgen._checks_optim import check_adam_hyper, check_grad, check_state
-from npgen._validation import check_flag
+from npgen._checks.optim import check_adam_hyper, check_grad, check_state
+from npgen._checks.primitives import check_flag
 from npgen.backend import namespace_of
 from npgen.optim._base import Optimizer
 

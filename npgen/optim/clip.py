@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from npgen._checks_optim import check_clip_grad_norm
+from npgen._checks.optim import check_clip_grad_norm
 from npgen.backend import namespace_of
 
 CLIP_EPS = 1e-6  # PyTorch's guard in max_norm / (total_norm + 1e-6)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from npgen._checks_optim import check_rate, check_step_int
+from npgen._checks.optim import check_rate, check_step_int
 
 
 def step_lr(step: int, base_lr: float, step_size: int, gamma: float = 0.1) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from npgen._checks_optim import check_grad, check_sgd_hyper, check_state
+from npgen._checks.optim import check_grad, check_sgd_hyper, check_state
 from npgen.backend import namespace_of
 from npgen.optim._base import Optimizer
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from npgen._validation import load_json
+from npgen._checks.primitives import load_json
 from npgen.verify.report import TOLERANCES, ArrayComparison, compare_arrays
 
 __all__ = ["FileComparison", "FolderComparison", "compare_files", "compare_folder",

@@ -12,7 +12,7 @@ import math
 import numbers
 from collections.abc import Mapping
 
-from npgen._validation import check_flag, check_float, check_like
+from npgen._checks.primitives import check_flag, check_float, check_like
 
 # ----------------------------------------------------------------------------
 # Hyperparameters

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from npgen._validation import check_float, check_like, check_same_shape
+from npgen._checks.primitives import check_float, check_like, check_same_shape
 
 REDUCTIONS = ("mean", "sum")
 LIKELIHOODS = ("bernoulli", "gaussian")

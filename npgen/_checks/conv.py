@@ -10,7 +10,7 @@ output_padding rule and the batched-input check are written here once, for both.
 
 from __future__ import annotations
 
-from npgen._validation import check_axis, check_float, check_like, namespace, pair
+from npgen._checks.primitives import check_axis, check_float, check_like, namespace, pair
 from npgen.functional import conv
 
 __all__ = ["conv2d_operands", "conv_transpose2d_operands", "geometry", "layer_input",

@@ -1,4 +1,4 @@
-"""Input checks shared by layers and losses: clear errors instead of broadcasts or IndexErrors.
+"""The primitives of the checks (npgen._checks): clear errors instead of broadcasts or IndexErrors.
 
 Every message names the layer or function, what it expected and what it got
 (shape, dtype, backend, device).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from npgen._validation import (
+from npgen._checks.primitives import (
     check_axis,
     check_float,
     check_forward_operands,
