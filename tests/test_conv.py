@@ -21,15 +21,10 @@ from npgen.functional.conv import (
     conv_transpose2d_backward,
     conv_transpose2d_forward,
 )
-from npgen.gradcheck import check_module, check_vjp
+from npgen.gradcheck import check_vjp
 from npgen.nn import Conv2d, ConvTranspose2d
 from npgen.testing import strategies as nst
 from npgen.testing.reference import conv2d_reference, conv_transpose2d_reference
-
-# Small geometries for the gradient checks (every input element costs two forwards):
-# inputs of at most 2*3*6*6 = 216 and 2*3*4*4 = 96 elements.
-SMALL = dict(max_batch=2, max_channels=3, max_size=6)
-SMALL_T = dict(max_batch=2, max_channels=3, max_size=4)
 
 
 def conv_args(g):
@@ -89,13 +84,6 @@ def test_float32_stays_float32(backend):
 # ----------------------------------------------------------------------------
 # Gradient checks (float64 central differences, default tolerances)
 # ----------------------------------------------------------------------------
-
-
-@given(g=nst.conv2d_geometries(**SMALL), bias=st.booleans(), data=st.data())
-def test_conv2d_module_gradcheck(backend, g, bias, data):
-    layer = Conv2d(g.in_channels, g.out_channels, g.kernel_size, bias=bias, dtype="float64",
-                   seed=0, **conv_args(g))
-    check_module(layer, data.draw(nst.float_arrays(g.input_shape)))
 
 
 @pytest.mark.parametrize("bias", [True, False])

@@ -25,15 +25,6 @@ def _dense_vjp(dy, x, w, b=None):
     return (dx, dw) if b is None else (dx, dw, db)
 
 
-@given(n=st.integers(1, 4), f_in=st.integers(1, 5), f_out=st.integers(1, 4),
-       bias=st.booleans(), data=st.data())
-def test_dense_vjp(backend, n, f_in, f_out, bias, data):
-    x = data.draw(nst.float_arrays((n, f_in)))
-    w = data.draw(nst.float_arrays((f_out, f_in)))
-    inputs = (x, w, data.draw(nst.float_arrays((f_out,)))) if bias else (x, w)
-    check_vjp(_dense_f, _dense_vjp, inputs, names=["x", "weight", "bias"][: len(inputs)])
-
-
 @given(n=st.integers(1, 4), f_in=st.integers(1, 5), f_out=st.integers(1, 4), data=st.data())
 def test_dense_forward_and_backward_match_closed_form(backend, n, f_in, f_out, data):
     x, w = data.draw(nst.float_arrays((n, f_in))), data.draw(nst.float_arrays((f_out, f_in)))

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import npgen
 from npgen import nn
 from npgen.functional import activations as act
-from npgen.functional import conv, dense, shape
+from npgen.functional import conv, dense
 from npgen.gradcheck import GradcheckError, check_double_backward, check_vjp
 from npgen.losses import gradient_penalty
 from npgen.nn.module import Sequential
@@ -59,19 +59,6 @@ def test_dense_double_backward_is_the_vjp_of_its_backward(backend, leading, c_in
     dy = data.draw(nst.float_arrays((*leading, c_out)), label="dy")
     _second_order_check(dense.dense_forward, dense.dense_backward, dense.dense_double_backward,
                         x, params, dy)
-
-
-@given(shape_=nst.shapes(2, 4, max_side=3), data=st.data())
-def test_flatten_unflatten_double_backward(backend, shape_, data):
-    x = data.draw(nst.float_arrays(shape_), label="x")
-    y, cache = shape.flatten_forward(x, 1)
-    dy = data.draw(nst.float_arrays(tuple(y.shape)), label="dy")
-    check_vjp(lambda dy, x: shape.flatten_backward(dy, shape.flatten_forward(x, 1)[1]),
-              lambda ddx, dy, x: shape.flatten_double_backward(ddx, dy, cache), (dy, x))
-    sizes = tuple(shape_[1:])
-    _, u_cache = shape.unflatten_forward(y, 1, sizes)
-    check_vjp(lambda d, y: shape.unflatten_backward(d, shape.unflatten_forward(y, 1, sizes)[1]),
-              lambda ddy, d, y: shape.unflatten_double_backward(ddy, d, u_cache), (x, y))
 
 
 def test_double_backward_input_errors_name_the_op(backend):

@@ -16,7 +16,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import npgen
-from npgen.gradcheck import check_vjp
 from npgen.losses import (
     bce_with_logits,
     gaussian_kl,
@@ -35,54 +34,6 @@ REDUCTIONS = st.sampled_from(["mean", "sum"])
 # ----------------------------------------------------------------------------
 # Gradient checks (float64, Hypothesis shapes and values)
 # ----------------------------------------------------------------------------
-
-
-@given(batch=st.integers(1, 4), rest=nst.shapes(1, 2, 1, 4), data=st.data())
-def test_gaussian_kl_vjp(backend, batch, rest, data):
-    shape = (batch, *rest)
-    mu = data.draw(nst.float_arrays(shape))
-    logvar = data.draw(nst.float_arrays(shape, min_value=-4.0, max_value=4.0))
-
-    def vjp(dy, m, lv):
-        _, dmu, dlogvar = gaussian_kl(m, lv)
-        return dy * dmu, dy * dlogvar
-
-    check_vjp(lambda m, lv: gaussian_kl(m, lv)[0], vjp, (mu, logvar), names=("mu", "logvar"))
-
-
-@given(batch=st.integers(1, 4), latent=st.integers(1, 5), data=st.data())
-def test_reparameterize_vjp(backend, batch, latent, data):
-    shape = (batch, latent)
-    mu, eps = data.draw(nst.float_arrays(shape)), data.draw(nst.float_arrays(shape))
-    logvar = data.draw(nst.float_arrays(shape, min_value=-4.0, max_value=4.0))
-    check_vjp(
-        reparameterize,
-        lambda dz, m, lv, e: (*reparameterize_backward(dz, m, lv, e), None),
-        (mu, logvar, eps), names=("mu", "logvar", "eps"),
-    )
-
-
-@settings(max_examples=8)
-@given(
-    batch=st.integers(1, 3), rest=nst.shapes(1, 2, 1, 3), latent=st.integers(1, 3),
-    likelihood=st.sampled_from(["bernoulli", "gaussian"]),
-    beta=st.sampled_from([1.0, 0.25, 4.0]), sigma=st.sampled_from([1.0, 0.3]), data=st.data(),
-)
-def test_negative_elbo_vjp(backend, batch, rest, latent, likelihood, beta, sigma, data):
-    x_shape, z_shape = (batch, *rest), (batch, latent)
-    x = data.draw(nst.float_arrays(x_shape, min_value=0.0, max_value=1.0))
-    out = data.draw(nst.float_arrays(x_shape))
-    mu = data.draw(nst.float_arrays(z_shape))
-    logvar = data.draw(nst.float_arrays(z_shape, min_value=-3.0, max_value=3.0))
-
-    def f(x_, out_, mu_, lv_):
-        return negative_elbo(x_, out_, mu_, lv_, likelihood, beta, sigma).value
-
-    def vjp(dy, x_, out_, mu_, lv_):
-        _, d_out, dmu, dlogvar = negative_elbo(x_, out_, mu_, lv_, likelihood, beta, sigma)
-        return None, dy * d_out, dy * dmu, dy * dlogvar
-
-    check_vjp(f, vjp, (x, out, mu, logvar), names=("x", "decoder_out", "mu", "logvar"))
 
 
 # ----------------------------------------------------------------------------
