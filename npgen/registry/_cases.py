@@ -13,6 +13,7 @@ from npgen.testing import strategies as nst
 
 SMALL = nst.shapes(min_dims=1, max_dims=3, max_side=4)  # elementwise ops and losses
 MATRIX = nst.shapes(min_dims=2, max_dims=2, max_side=3)  # (N, K) posteriors
+POSTERIOR = nst.shapes(min_dims=2, max_dims=3, max_side=3)  # (N, K, ...): KL sums non-batch axes
 UNIT, WIDE = {"min_value": 0.0, "max_value": 1.0}, {"min_value": -6.0, "max_value": 6.0}
 LOGVAR = {"min_value": -2.0, "max_value": 2.0}
 RELU_KINKS = (0.0,)  # relu, leaky_relu: the slope jumps at 0
