@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 
-from npgen.backend import dtype_name
+from npgen._checks.layers import check_dtype
 
 __all__ = ["guard_backward", "guard_forward"]
 
@@ -66,9 +66,8 @@ def _check_upstream(where: str, dy, signature) -> None:
     kind, dtype, device = signature
     if type(dy) is not kind:
         return
-    if dy.dtype != dtype:
-        raise TypeError(f"{where}: dy is {dtype_name(dy.dtype)} but the forward output is "
-                        f"{dtype_name(dtype)}; cast one of them explicitly")
+    if dy.dtype != dtype:  # the cheap comparison first: this runs on every backward
+        check_dtype(where, dy, dtype)
     if getattr(dy, "device", None) != device:
         raise TypeError(f"{where}: dy is on {dy.device} but the forward output is on "
                         f"{device}; move it with npgen.asarray")
